@@ -1,0 +1,104 @@
+"""The application factory: configuration, extensions, blueprints and CLI in one place."""
+
+from flask import Flask, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from crm import config as config_module
+from crm.extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(config_module.PROJECT_ROOT / "templates"),
+        static_folder=str(config_module.PROJECT_ROOT / "static"),
+        instance_path=str(config_module.instance_dir()),
+    )
+    app.config.update(config_module.from_environment())
+    if overrides:
+        app.config.update(overrides)
+    if app.config["TRUST_PROXY_HEADERS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from crm import errors, security
+    from crm.accounts.sessions import load_session_user
+    from crm.i18n import compile_catalogs, select_locale, select_timezone
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    compile_catalogs(app.config["BABEL_TRANSLATION_DIRECTORIES"])
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None  # the login page explains itself
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_session_user)
+
+    errors.init_app(app)
+    security.init_app(app)
+
+    @app.before_request
+    def _require_password_change():
+        # After an admin reset, the temporary password opens only the change-password page.
+        if (current_user.is_authenticated and current_user.must_change_password
+                and request.endpoint not in {"accounts.password", "accounts.update_password",
+                                             "accounts.logout", "static", "system.healthz",
+                                             "system.readyz", "accounts.set_locale"}):
+            return redirect(url_for("accounts.password"))
+        return None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from crm.accounts.views import bp as accounts_bp
+    from crm.admin.views import bp as admin_bp
+    from crm.system.views import bp as system_bp
+    from crm.today.views import bp as today_bp
+
+    for blueprint in (accounts_bp, today_bp, admin_bp, system_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import format_date, format_datetime, get_locale
+    from flask_wtf.csrf import generate_csrf
+
+    from crm.accounts.models import ROLE_LABELS
+    from crm.i18n import LANGUAGE_NAMES
+    from crm.navigation import inject_navigation
+
+    app.context_processor(inject_navigation)
+
+    # Globals, not a context processor, so that imported macros see them too.
+    app.jinja_env.globals.update(
+        csrf_token=generate_csrf, language_names=LANGUAGE_NAMES, role_label=ROLE_LABELS.get,
+        current_locale=lambda: str(get_locale()))
+
+    @app.template_global()
+    def url_with(**changes):
+        """This page's URL with some query arguments replaced (filters, "load more")."""
+        args = request.args.to_dict()
+        args.update(changes)
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+    app.add_template_filter(lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
+                            "datetime")
+    app.add_template_filter(lambda value, fmt="medium": format_date(value, fmt) if value else "",
+                            "date")
+
+
+def _register_cli(app: Flask) -> None:
+    from crm.cli import register_commands
+
+    register_commands(app)

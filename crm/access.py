@@ -1,0 +1,91 @@
+"""Who may see and do what. Every area asks here; no view filters by team or owner by hand.
+
+Roles:
+- admin: everything, including accounts, teams and the system page.
+- office: every customer and every team's data for office work; no account administration.
+- manager: their own team and every team below it.
+- rep: their own team's colleagues; their own work.
+"""
+
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import Select, select
+
+from crm.accounts.models import Role, Team, User
+from crm.extensions import db, login_manager
+
+SEES_EVERY_TEAM = (Role.ADMIN, Role.OFFICE)
+
+
+def team_subtree_ids(team: Team) -> Select:
+    """The ids of a team and every team below it, as a subquery."""
+    return select(Team.id).where(Team.path.startswith(team.path))
+
+
+def visible_team_ids(user: User) -> Select | None:
+    """Ids of the teams whose members and data the user may see; None means every team."""
+    if user.role in SEES_EVERY_TEAM:
+        return None
+    if user.team is None:
+        return select(Team.id).where(Team.id.is_(None))
+    if user.role == Role.MANAGER:
+        return team_subtree_ids(user.team)
+    return select(Team.id).where(Team.id == user.team_id)
+
+
+def teams_scope(user: User) -> Select:
+    """Teams the user may see."""
+    ids = visible_team_ids(user)
+    query = select(Team)
+    return query if ids is None else query.where(Team.id.in_(ids))
+
+
+def users_scope(user: User) -> Select:
+    """Colleagues the user may see (for assignment lists and reports)."""
+    ids = visible_team_ids(user)
+    query = select(User)
+    if ids is None:
+        return query
+    return query.where(User.team_id.in_(ids) | (User.id == user.id))
+
+
+def manages(manager: User, other: User) -> bool:
+    """Whether `manager` leads the team tree `other` belongs to."""
+    if manager.role != Role.MANAGER or manager.team is None or other.team is None:
+        return False
+    return other.team.path.startswith(manager.team.path)
+
+
+def can_administer_accounts(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.ADMIN
+
+
+def can_view_system(user: User) -> bool:
+    return user.is_authenticated and user.role == Role.ADMIN
+
+
+def roles_required(*roles: Role):
+    """Gate a view to roles; others get 403 (the page exists, they may not use it)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def get_visible_or_404(scope: Select, model, object_id: int):
+    """Load one object through a scope, or 404 so that its existence is not confirmed."""
+    obj = db.session.scalars(scope.where(model.id == object_id)).first()
+    if obj is None:
+        abort(404)
+    return obj

@@ -1,0 +1,41 @@
+"""Forms for signing in and for the user's own account."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from crm.accounts.users import MIN_PASSWORD_LENGTH
+from crm.clock import common_timezones, is_valid_timezone
+from crm.forms import EMAIL_SHAPE, LOCALE_CHOICES, choices
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), EMAIL_SHAPE])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+    remember = BooleanField(_l("Keep me signed in on this device"))
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH,
+                                           message=_l("At least %(min)d characters."))])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))])
+
+
+class PreferencesForm(FlaskForm):
+    locale = SelectField(_l("Language"),
+                         choices=choices([("", _l("As my browser says")), *LOCALE_CHOICES]))
+    timezone = SelectField(_l("Time zone"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = choices((z, z) for z in common_timezones())
+
+    def validate_timezone(self, field):
+        if not is_valid_timezone(field.data or ""):
+            raise ValidationError(_l("Unknown time zone."))

@@ -1,0 +1,8 @@
+"""Worker jobs of the accounts area."""
+
+from crm.accounts.sessions import prune_expired_sessions as _prune
+
+
+def prune_expired_sessions() -> int:
+    """Daily: forget sessions nobody can use any more."""
+    return _prune()

@@ -1,0 +1,124 @@
+"""Users, teams (a tree) and the server-side sessions that make logout real."""
+
+import enum
+import secrets
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.clock import utcnow
+from crm.columns import UTCDateTime, enum_column
+from crm.extensions import db
+
+
+class Role(enum.StrEnum):
+    REP = "rep"
+    MANAGER = "manager"
+    OFFICE = "office"
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    Role.REP: _l("Sales rep"),
+    Role.MANAGER: _l("Manager"),
+    Role.OFFICE: _l("Office"),
+    Role.ADMIN: _l("Administrator"),
+}
+
+
+class Team(db.Model):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    # Materialised path "/1/4/9/": a subtree is one indexed prefix match, no recursion.
+    path: Mapped[str] = mapped_column(String(255), index=True, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped["Team | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Team"]] = relationship(back_populates="parent",
+                                                  order_by="Team.name")
+    members: Mapped[list["User"]] = relationship(back_populates="team")
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 2 if self.path else 0
+
+    def __repr__(self):
+        return f"<Team {self.id} {self.name!r}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_column(Role, name="user_role"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    # Used to route new leads: comma-separated industries and a customer size band.
+    specialty_industries: Mapped[str | None] = mapped_column(Text)
+    specialty_size_band: Mapped[str | None] = mapped_column(String(20))
+
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    team: Mapped[Team | None] = relationship(back_populates="members")
+    sessions: Mapped[list["UserSession"]] = relationship(back_populates="user",
+                                                         cascade="all, delete-orphan")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    # Set by the login flow and the user loader: which server-side session this request uses.
+    session_token = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str | None:
+        # Flask-Login stores this in the cookie: the session token, never the bare user id,
+        # so deleting the session row invalidates every copy of the cookie.
+        return self.session_token
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def __repr__(self):
+        return f"<User {self.id} {self.role}>"
+
+
+class UserSession(db.Model):
+    """One signed-in browser. Logout deletes it; password change or deactivation deletes all."""
+
+    __tablename__ = "user_sessions"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_urlsafe(32)

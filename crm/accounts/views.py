@@ -1,0 +1,138 @@
+"""Signing in and out, the user's own account, and the language switch."""
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash
+
+from crm.accounts.forms import LoginForm, PasswordForm, PreferencesForm
+from crm.accounts.login import LoginRefused, authenticate
+from crm.accounts.sessions import REMEMBER_DAYS, end_session, start_session
+from crm.accounts.users import set_password
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.htmx import form_error_status, redirect_after_post, render_page
+from crm.i18n import LOCALE_COOKIE, supported
+
+bp = Blueprint("accounts", __name__)
+
+
+def safe_next_url(candidate: str | None, default: str) -> str:
+    """Only same-site paths: never send a user to another host after signing in."""
+    if not candidate:
+        return default
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc or not candidate.startswith("/") or candidate.startswith("//"):
+        return default
+    return candidate
+
+
+@bp.get("/login")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("today.index"))
+    return render_page("accounts/login.html", form=LoginForm(), next=request.args.get("next"))
+
+
+@bp.post("/login")
+def authenticate_login():
+    form = LoginForm()
+    next_url = request.form.get("next")
+    if not form.validate_on_submit():
+        return render_page("accounts/login.html", form=form, next=next_url,
+                           status=form_error_status())
+    try:
+        user = authenticate(form.email.data, form.password.data)
+    except LoginRefused as refused:
+        response = render_page("accounts/login.html", form=form, next=next_url,
+                               error=refused.message,
+                               status=429 if refused.retry_after else form_error_status())
+        if refused.retry_after:
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    start_session(user, remember=form.remember.data)
+    db.session.commit()
+    login_user(user, remember=form.remember.data, duration=timedelta(days=REMEMBER_DAYS))
+    if user.must_change_password:
+        return redirect_after_post(url_for("accounts.password"))
+    return redirect_after_post(safe_next_url(next_url, url_for("today.index")))
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        end_session(current_user.session_token)
+        db.session.commit()
+        logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect_after_post(url_for("accounts.login"))
+
+
+@bp.get("/more")
+@login_required
+def more():
+    form = PreferencesForm(locale=current_user.locale or "",
+                           timezone=current_user.timezone
+                           or current_app.config["DEFAULT_TIMEZONE"])
+    return render_page("accounts/more.html", form=form)
+
+
+@bp.post("/account/preferences")
+@login_required
+def update_preferences():
+    form = PreferencesForm()
+    if not form.validate_on_submit():
+        return render_page("accounts/more.html", form=form, status=form_error_status())
+    current_user.locale = form.locale.data or None
+    current_user.timezone = form.timezone.data
+    db.session.commit()
+    flash(_("Your preferences are saved."), "success")
+    return redirect_after_post(url_for("accounts.more"))
+
+
+@bp.get("/account/password")
+@login_required
+def password():
+    return render_page("accounts/password.html", form=PasswordForm())
+
+
+@bp.post("/account/password")
+@login_required
+def update_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not check_password_hash(current_user.password_hash, form.current_password.data):
+            form.current_password.errors.append(_("This is not your current password."))
+        else:
+            try:
+                set_password(current_user, form.new_password.data)
+            except DomainError as error:
+                form.new_password.errors.append(error.message)
+            else:
+                # Every other device is signed out; this one continues on a fresh session.
+                remember = bool(request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"]))
+                start_session(current_user, remember=remember)
+                db.session.commit()
+                login_user(current_user, remember=remember)
+                flash(_("Your password is changed. Other devices have been signed out."),
+                      "success")
+                return redirect_after_post(url_for("today.index"))
+    return render_page("accounts/password.html", form=form, status=form_error_status())
+
+
+@bp.post("/locale")
+def set_locale():
+    """The language switch: a cookie for everyone, and the setting for a signed-in user."""
+    locale = supported(request.form.get("locale"))
+    back = safe_next_url(request.form.get("next"), url_for("today.index"))
+    response = redirect_after_post(back)
+    if locale:
+        response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True)
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    return response

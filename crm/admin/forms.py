@@ -1,0 +1,82 @@
+"""Forms for the admin's account and team pages."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from crm.accounts.models import ROLE_LABELS
+from crm.clock import common_timezones, is_valid_timezone
+from crm.forms import EMAIL_SHAPE, LOCALE_CHOICES, choices, optional_int
+
+SIZE_BANDS = [("micro", _l("Under 10 staff")), ("small", _l("10–99 staff")),
+              ("medium", _l("100–999 staff")), ("large", _l("1,000 staff or more"))]
+
+
+class UserForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), EMAIL_SHAPE, Length(max=254)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    role = SelectField(_l("Role"),
+                       choices=choices((r.value, label) for r, label in ROLE_LABELS.items()))
+    team_id = SelectField(_l("Team"), coerce=optional_int, validate_choice=False)
+    locale = SelectField(_l("Language"),
+                         choices=choices([("", _l("As the browser says")), *LOCALE_CHOICES]))
+    timezone = SelectField(_l("Time zone"))
+    specialty_industries = StringField(_l("Industries they specialise in"),
+                                       validators=[Optional(), Length(max=500)],
+                                       description=_l("Separate with commas; used to route new leads."))
+    specialty_size_band = SelectField(_l("Customer size they specialise in"),
+                                      choices=choices([("", "—"), *SIZE_BANDS]))
+    version = HiddenField()
+
+    def __init__(self, *args, teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = choices((z, z) for z in common_timezones())
+        self.team_id.choices = choices([("", "—")] + [
+            (team.id, "· " * team.depth + team.name) for team in teams])
+        self._team_ids = {team.id for team in teams}
+
+    def validate_team_id(self, field):
+        if field.data is not None and field.data not in self._team_ids:
+            raise ValidationError(_l("Choose a team from the list."))
+
+    def validate_timezone(self, field):
+        if not is_valid_timezone(field.data or ""):
+            raise ValidationError(_l("Unknown time zone."))
+
+
+class NewUserForm(UserForm):
+    password = PasswordField(
+        _l("Initial password"), validators=[Optional(), Length(min=8)],
+        description=_l("Leave empty to generate one; the user changes it at first sign-in."))
+
+
+class TeamForm(FlaskForm):
+    name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=100)])
+    parent_id = SelectField(_l("Part of"), coerce=optional_int, validate_choice=False)
+
+    def __init__(self, *args, teams=(), exclude_path: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        allowed = [t for t in teams if not (exclude_path and t.path.startswith(exclude_path))]
+        self.parent_id.choices = choices([("", _l("— top level —"))] + [
+            (team.id, "· " * team.depth + team.name) for team in allowed])
+        self._team_ids = {team.id for team in allowed}
+
+    def validate_parent_id(self, field):
+        if field.data is not None and field.data not in self._team_ids:
+            raise ValidationError(_l("Choose a team from the list."))
+
+
+class UserFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"))
+    role = SelectField(_l("Role"), choices=choices(
+        [("", _l("All roles"))] + [(r.value, label) for r, label in ROLE_LABELS.items()]))
+    team_id = SelectField(_l("Team"), coerce=optional_int, validate_choice=False)
+    status = SelectField(_l("Status"), choices=choices([("active", _l("Active")),
+                                                        ("inactive", _l("Deactivated")),
+                                                        ("all", _l("All"))]))
+    after = HiddenField()

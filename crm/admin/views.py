@@ -1,0 +1,245 @@
+"""Administration: accounts and the team tree. Admins only."""
+
+import secrets
+
+from flask import Blueprint, abort, current_app, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from crm.access import get_visible_or_404, roles_required
+from crm.accounts.models import Role, Team, User
+from crm.accounts.teams import create_team, delete_team, move_team, rename_team, team_tree
+from crm.accounts.users import (create_user, deactivate_user, reactivate_user, reset_password,
+                                update_user)
+from crm.admin.forms import NewUserForm, TeamForm, UserFilterForm, UserForm
+from crm.errors import DomainError, StaleEdit
+from crm.extensions import db
+from crm.forms import choices
+from crm.htmx import form_error_status, redirect_after_post, render_page
+from crm.pagination import keyset_page
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PROFILE_FIELDS = ("phone", "locale", "timezone", "specialty_industries", "specialty_size_band")
+
+
+@bp.before_request
+@roles_required(Role.ADMIN)
+def _admins_only():
+    return None  # the decorator refuses everyone but admins
+
+
+def _get_user_or_404(user_id: int) -> User:
+    return get_visible_or_404(select(User), User, user_id)
+
+
+def _get_team_or_404(team_id: int) -> Team:
+    return get_visible_or_404(select(Team), Team, team_id)
+
+
+def _team_or_none(team_id: int | None) -> Team | None:
+    return db.session.get(Team, team_id) if team_id else None
+
+
+def _profile(form) -> dict:
+    return {name: (getattr(form, name).data or None) for name in PROFILE_FIELDS}
+
+
+def _apply_field_error(form, error: DomainError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+# Users -----------------------------------------------------------------------------------
+
+@bp.get("/users")
+def users():
+    teams = team_tree()
+    filters = UserFilterForm(request.args)
+    filters.team_id.choices = choices([("", _("All teams"))] + [
+        (t.id, "· " * t.depth + t.name) for t in teams])
+    query = select(User)
+    if filters.q.data:
+        like = f"%{filters.q.data.strip()}%"
+        query = query.where(or_(User.name.ilike(like), User.email.ilike(like)))
+    if filters.role.data:
+        query = query.where(User.role == Role(filters.role.data))
+    team_id = filters.team_id.data if isinstance(filters.team_id.data, int) else None
+    if team_id:
+        query = query.where(User.team_id == team_id)
+    if filters.status.data != "all":
+        query = query.where(User.active.is_(filters.status.data != "inactive"))
+    page = keyset_page(query, [User.name, User.id], request.args.get("after"))
+    teams_by_id = {t.id: t for t in teams}
+    return render_page("admin/users.html", "admin/_user_rows.html", filters=filters, page=page,
+                       teams_by_id=teams_by_id)
+
+
+@bp.get("/users/new")
+def new_user():
+    form = NewUserForm(teams=team_tree(), timezone=current_app.config["DEFAULT_TIMEZONE"])
+    return render_page("admin/user_form.html", form=form, user=None)
+
+
+@bp.post("/users")
+def create_user_view():
+    form = NewUserForm(teams=team_tree())
+    if form.validate_on_submit():
+        temporary = None if form.password.data else secrets.token_urlsafe(9)
+        try:
+            user = create_user(email=form.email.data, name=form.name.data,
+                               role=Role(form.role.data), team=_team_or_none(form.team_id.data),
+                               password=form.password.data or temporary,
+                               must_change_password=temporary is not None, **_profile(form))
+        except DomainError as error:
+            db.session.rollback()
+            _apply_field_error(form, error)
+        else:
+            db.session.commit()
+            if temporary:
+                return render_page("admin/password_issued.html", user=user, password=temporary)
+            flash(_("Account created for %(name)s.", name=user.name), "success")
+            return redirect_after_post(url_for("admin.users"))
+    return render_page("admin/user_form.html", form=form, user=None, status=form_error_status())
+
+
+@bp.get("/users/<int:user_id>/edit")
+def edit_user(user_id: int):
+    user = _get_user_or_404(user_id)
+    form = UserForm(teams=team_tree(), obj=user, role=user.role.value, version=user.version,
+                    timezone=user.timezone or current_app.config["DEFAULT_TIMEZONE"], locale=user.locale or "")
+    return render_page("admin/user_form.html", form=form, user=user)
+
+
+@bp.post("/users/<int:user_id>")
+def update_user_view(user_id: int):
+    user = _get_user_or_404(user_id)
+    form = UserForm(teams=team_tree())
+    stale = False
+    if form.validate_on_submit():
+        try:
+            update_user(user, int(form.version.data or 0), email=form.email.data,
+                        name=form.name.data, role=Role(form.role.data),
+                        team=_team_or_none(form.team_id.data), **_profile(form))
+        except StaleEdit as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            stale = True
+        except DomainError as error:
+            db.session.rollback()
+            _apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Changes to %(name)s saved.", name=user.name), "success")
+            return redirect_after_post(url_for("admin.users"))
+    # On a stale edit the page shows the saved version beside what the admin typed.
+    db.session.refresh(user)
+    return render_page("admin/user_form.html", form=form, user=user, stale=stale,
+                       status=409 if stale and form_error_status() == 422 else form_error_status())
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+def deactivate(user_id: int):
+    user = _get_user_or_404(user_id)
+    try:
+        deactivate_user(user, by=current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("%(name)s is deactivated and signed out everywhere.", name=user.name), "success")
+    return redirect_after_post(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+def reactivate(user_id: int):
+    user = _get_user_or_404(user_id)
+    reactivate_user(user)
+    db.session.commit()
+    flash(_("%(name)s can sign in again.", name=user.name), "success")
+    return redirect_after_post(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/password-reset")
+def reset_user_password(user_id: int):
+    user = _get_user_or_404(user_id)
+    if user.id == current_user.id:
+        abort(400)
+    temporary = reset_password(user)
+    db.session.commit()
+    # Shown once, in this response only: never flashed into a cookie, never logged.
+    return render_page("admin/password_issued.html", user=user, password=temporary)
+
+
+# Teams -----------------------------------------------------------------------------------
+
+def _member_counts() -> dict[int, int]:
+    rows = db.session.execute(
+        select(User.team_id, func.count()).where(User.active.is_(True)).group_by(User.team_id))
+    return {team_id: count for team_id, count in rows}
+
+
+@bp.get("/teams")
+def teams():
+    tree = team_tree()
+    return render_page("admin/teams.html", teams=tree, counts=_member_counts(),
+                       form=TeamForm(teams=tree))
+
+
+@bp.post("/teams")
+def create_team_view():
+    tree = team_tree()
+    form = TeamForm(teams=tree)
+    if form.validate_on_submit():
+        team = create_team(form.name.data, _team_or_none(form.parent_id.data))
+        db.session.commit()
+        flash(_("Team %(name)s created.", name=team.name), "success")
+        return redirect_after_post(url_for("admin.teams"))
+    return render_page("admin/teams.html", teams=tree, counts=_member_counts(), form=form,
+                       status=form_error_status())
+
+
+@bp.get("/teams/<int:team_id>/edit")
+def edit_team(team_id: int):
+    team = _get_team_or_404(team_id)
+    form = TeamForm(teams=team_tree(), exclude_path=team.path, obj=team)
+    members = db.session.scalars(select(User).where(User.team_id == team.id)
+                                 .order_by(User.active.desc(), User.name)).all()
+    return render_page("admin/team_form.html", form=form, team=team, members=members)
+
+
+@bp.post("/teams/<int:team_id>")
+def update_team(team_id: int):
+    team = _get_team_or_404(team_id)
+    form = TeamForm(teams=team_tree(), exclude_path=team.path)
+    if form.validate_on_submit():
+        try:
+            rename_team(team, form.name.data)
+            move_team(team, _team_or_none(form.parent_id.data))
+        except DomainError as error:
+            db.session.rollback()
+            _apply_field_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Team saved."), "success")
+            return redirect_after_post(url_for("admin.teams"))
+    members = db.session.scalars(select(User).where(User.team_id == team.id)).all()
+    return render_page("admin/team_form.html", form=form, team=team, members=members,
+                       status=form_error_status())
+
+
+@bp.post("/teams/<int:team_id>/delete")
+def destroy_team(team_id: int):
+    team = _get_team_or_404(team_id)
+    try:
+        delete_team(team)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect_after_post(url_for("admin.edit_team", team_id=team.id))
+    db.session.commit()
+    flash(_("Team deleted."), "success")
+    return redirect_after_post(url_for("admin.teams"))

@@ -1,0 +1,46 @@
+"""Command-line tools: `flask create-user`, `flask seed-demo`."""
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from crm.accounts.models import Role, Team
+from crm.accounts.users import create_user
+from crm.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo
+from crm.errors import DomainError
+from crm.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("create-user")
+    @click.option("--email", required=True)
+    @click.option("--name", required=True)
+    @click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.REP.value,
+                  show_default=True)
+    @click.option("--team", "team_name", help="Name of an existing team.")
+    @click.password_option()
+    def create_user_command(email, name, role, team_name, password):
+        """Add an account (the first admin of a new installation, for instance)."""
+        team = None
+        if team_name:
+            team = db.session.scalars(select(Team).where(Team.name == team_name)).first()
+            if team is None:
+                raise click.BadParameter(f"no team named {team_name!r}", param_hint="--team")
+        try:
+            user = create_user(email=email, name=name, role=Role(role), team=team,
+                               password=password)
+        except DomainError as error:
+            raise click.ClickException(str(error.message)) from error
+        db.session.commit()
+        click.echo(f"Created {user.role.value} account {user.email}.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_command():
+        """Fill an empty database with the demo teams and accounts (once)."""
+        if seed_demo():
+            click.echo("Demo data created.")
+        else:
+            click.echo("Demo data already present; nothing changed.")
+        click.echo(f"Demo accounts (password {DEMO_PASSWORD}):")
+        for email, _name, role, _team in DEMO_ACCOUNTS:
+            click.echo(f"  {role.value:8} {email}")

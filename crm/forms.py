@@ -1,0 +1,20 @@
+"""Form pieces every area shares."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Regexp
+
+# Deliberately plain: internal addresses such as name@demo.local must pass.
+EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address."))
+
+LOCALE_CHOICES = [("zh_CN", "简体中文"), ("en", "English")]
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the option objects WTForms wants."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def optional_int(value):
+    """Coerce a select's value to an int, with the empty option meaning None."""
+    return int(value) if value not in (None, "", "None") else None

@@ -1,0 +1,40 @@
+"""Health probes for load balancers and the admins' System page."""
+
+from flask import Blueprint, flash, url_for
+from flask_babel import gettext as _
+
+from crm.access import roles_required
+from crm.accounts.models import Role
+from crm.htmx import redirect_after_post, render_page
+from crm.system import status as system_status
+
+bp = Blueprint("system", __name__)
+
+@bp.get("/healthz")
+def healthz():
+    """The process is up and serving; checks nothing else, so it stays cheap."""
+    return {"status": "ok"}
+
+@bp.get("/readyz")
+def readyz():
+    """Ready for traffic: the database and Redis both answer."""
+    database, redis = system_status.database_ok(), system_status.redis_ok()
+    ready = database and redis
+    body = {"status": "ok" if ready else "unavailable",
+            "database": "ok" if database else "down", "redis": "ok" if redis else "down"}
+    return body, 200 if ready else 503
+
+@bp.get("/system")
+@roles_required(Role.ADMIN)
+def index():
+    return render_page("system/index.html", "system/_status.html",
+                       system=system_status.collect())
+
+@bp.post("/system/jobs/<queue_name>/<job_id>/retry")
+@roles_required(Role.ADMIN)
+def retry_job(queue_name: str, job_id: str):
+    if system_status.retry_failed_job(queue_name, job_id):
+        flash(_("The job is queued again."), "success")
+    else:
+        flash(_("That job is no longer in the failed list."), "error")
+    return redirect_after_post(url_for("system.index"))

@@ -1,0 +1,15 @@
+"""Today: the page every user lands on. Areas add their sections as they arrive."""
+
+from flask import Blueprint
+from flask_login import current_user, login_required
+
+from crm.clock import utcnow
+from crm.htmx import render_page
+
+bp = Blueprint("today", __name__)
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_page("today/index.html", now=utcnow(), user=current_user)

@@ -1,0 +1,235 @@
+"""Fixtures: an app on a fresh database (SQLite by default, PostgreSQL when DATABASE_URL is
+set), the real Redis (embedded unless REDIS_URL is set), factories, and clients per role.
+
+The suite wipes the database and the Redis database it is pointed at.
+"""
+
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import event, text
+
+# Every path the app writes goes to a throwaway instance folder.
+_INSTANCE = Path(tempfile.mkdtemp(prefix="crm-test-"))
+os.environ["CRM_INSTANCE_DIR"] = str(_INSTANCE)
+
+from crm import create_app  # noqa: E402
+from crm.accounts.models import Role, Team, User  # noqa: E402
+from crm.accounts.teams import create_team  # noqa: E402
+from crm.accounts.users import create_user  # noqa: E402
+from crm.extensions import db  # noqa: E402
+
+PASSWORD = "secret-pass-1"
+CSRF_META = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+class CRMClient(FlaskClient):
+    """A test client that sends what a browser sends: a same-origin Referer and CSRF tokens."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_REFERER"] = "https://localhost/"
+
+    def csrf_token(self) -> str:
+        page = self.get("/", follow_redirects=True)
+        match = CSRF_META.search(page.get_data(as_text=True))
+        assert match, "no csrf-token meta on the page"
+        return match.group(1)
+
+    def post_form(self, url: str, data: dict | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token())
+        return self.post(url, data=data, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD, **extra):
+        return self.post_form("/login", {"email": email, "password": password, **extra})
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    from crm.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(_INSTANCE)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{_INSTANCE / 'test.sqlite3'}"
+
+
+def _overrides(database_url, redis_url, **extra):
+    return {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,
+            **extra}
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url, redis_url):
+    """Build the schema once per run through the migrations themselves."""
+    from flask_migrate import upgrade
+
+    app = create_app(_overrides(database_url, redis_url))
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade()
+        db.engine.dispose()
+    return True
+
+
+def _wipe(app) -> None:
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as connection:
+            if db.engine.dialect.name == "postgresql":
+                connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in reversed(tables):
+                    connection.execute(text(f"DELETE FROM {name}"))
+        from crm.queue import get_redis
+
+        get_redis().flushdb()
+
+
+@pytest.fixture
+def app_config():
+    """Per-test configuration overrides; a test module may override this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app(_schema, database_url, redis_url, app_config):
+    app = create_app(_overrides(database_url, redis_url, **app_config))
+    app.test_client_class = CRMClient
+    _wipe(app)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> CRMClient:
+    return app.test_client()
+
+
+# Factories -------------------------------------------------------------------------------
+
+_HASH_CACHE: dict[str, str] = {}
+
+
+def _password_hash(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    if password not in _HASH_CACHE:
+        _HASH_CACHE[password] = generate_password_hash(password)
+    return _HASH_CACHE[password]
+
+
+def snapshot(user: User) -> SimpleNamespace:
+    return SimpleNamespace(id=user.id, email=user.email, name=user.name, role=user.role,
+                           team_id=user.team_id)
+
+
+@pytest.fixture
+def make_team(app):
+    def make(name: str, parent_id: int | None = None) -> int:
+        with app.app_context():
+            parent = db.session.get(Team, parent_id) if parent_id else None
+            team = create_team(name, parent)
+            db.session.commit()
+            return team.id
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    counter = iter(range(1, 10_000))
+
+    def make(role: Role = Role.REP, team_id: int | None = None, email: str | None = None,
+             name: str | None = None, password: str = PASSWORD, **fields) -> SimpleNamespace:
+        n = next(counter)
+        with app.app_context():
+            team = db.session.get(Team, team_id) if team_id else None
+            user = create_user(email=email or f"{role.value}{n}@example.test",
+                               name=name or f"{role.value.title()} {n}", role=role, team=team,
+                               password_hash=_password_hash(password), **fields)
+            db.session.commit()
+            return snapshot(user)
+
+    return make
+
+
+@pytest.fixture
+def world(make_team, make_user):
+    """The shape of a real company: two regions, teams below them, every role, an outsider.
+
+    east (region_manager) ─┬─ sh1: manager, rep, rep2      south ── sz: manager2, rep3
+                           └─ hz:  hz_rep                    empty (no one)
+    """
+    east = make_team("East")
+    sh1 = make_team("Shanghai 1", east)
+    hz = make_team("Hangzhou", east)
+    south = make_team("South")
+    sz = make_team("Shenzhen", south)
+    empty = make_team("Empty")
+    people = SimpleNamespace(
+        teams=SimpleNamespace(east=east, sh1=sh1, hz=hz, south=south, sz=sz, empty=empty),
+        admin=make_user(Role.ADMIN, email="admin@example.test", name="Admin"),
+        office=make_user(Role.OFFICE, email="office@example.test", name="Office"),
+        region_manager=make_user(Role.MANAGER, east, email="region@example.test"),
+        manager=make_user(Role.MANAGER, sh1, email="manager@example.test", name="Manager"),
+        rep=make_user(Role.REP, sh1, email="rep@example.test", name="Rep"),
+        rep2=make_user(Role.REP, sh1, email="rep2@example.test", name="Rep Two"),
+        hz_rep=make_user(Role.REP, hz, email="hzrep@example.test"),
+        manager2=make_user(Role.MANAGER, sz, email="manager2@example.test"),
+        rep3=make_user(Role.REP, sz, email="rep3@example.test", name="Rep Three"),
+    )
+    return people
+
+
+@pytest.fixture
+def login_as(app, world):
+    """A client signed in as one of the world's people, by attribute name."""
+
+    def login(who: str) -> CRMClient:
+        client = app.test_client()
+        response = client.login(getattr(world, who).email)
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        return client
+
+    return login
+
+
+# Query counting --------------------------------------------------------------------------
+
+@contextmanager
+def count_queries(app):
+    """Count the SQL statements the block sends; use it to assert a page does not grow."""
+    counter = SimpleNamespace(count=0, statements=[])
+    with app.app_context():
+        engine = db.engine
+
+    def before(_conn, _cursor, statement, *_args):
+        counter.count += 1
+        counter.statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", before)

@@ -1,0 +1,44 @@
+"""Every route, every role: exactly what each may see and do."""
+
+import pytest
+
+from tests.access_matrix import ROLES, ROUTES, check_role
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(app, world, role):
+    assert check_role(app, world, role) == []
+
+
+def test_every_route_is_in_the_matrix(app):
+    served = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    listed = {(route.method, route.rule) for route in ROUTES}
+    assert served - listed == set(), "routes missing from tests/access_matrix.py"
+    assert listed - served == set(), "matrix lists routes the app does not serve"
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.method == "POST"], ids=lambda r: r.id)
+def test_every_post_needs_a_csrf_token(app, world, login_as, route):
+    client = login_as("admin")
+    response = client.post(route.build_url(world), data=route.form(world))
+    assert response.status_code == 400
+    assert "expired" in response.get_data(as_text=True) or "过期" in response.get_data(as_text=True)
+
+
+def test_csrf_token_accepted_as_htmx_header(app, world, login_as):
+    client = login_as("admin")
+    token = client.csrf_token()
+    response = client.post("/admin/teams", data={"name": "Via htmx", "parent_id": ""},
+                           headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/admin/teams"
+
+
+def test_unknown_objects_are_404_for_admins(app, world, login_as):
+    client = login_as("admin")
+    assert client.get("/admin/users/999999/edit").status_code == 404
+    assert client.get("/admin/teams/999999/edit").status_code == 404
