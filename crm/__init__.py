@@ -71,11 +71,11 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from flask_babel import format_date, format_datetime, get_locale
+    from flask_babel import format_date, format_datetime
     from flask_wtf.csrf import generate_csrf
 
     from crm.accounts.models import ROLE_LABELS
-    from crm.i18n import LANGUAGE_NAMES
+    from crm.i18n import LANGUAGE_NAMES, current_locale
     from crm.navigation import inject_navigation
 
     app.context_processor(inject_navigation)
@@ -83,7 +83,7 @@ def _register_template_helpers(app: Flask) -> None:
     # Globals, not a context processor, so that imported macros see them too.
     app.jinja_env.globals.update(
         csrf_token=generate_csrf, language_names=LANGUAGE_NAMES, role_label=ROLE_LABELS.get,
-        current_locale=lambda: str(get_locale()))
+        current_locale=current_locale)
 
     @app.template_global()
     def url_with(**changes):

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 LEASE_KEY = "crm:cron:leader"
 LEASE_SECONDS = 90
+STANDBY_POLL_SECONDS = 5
 
 # (import path, cron expression in UTC, queue). Areas add their sweeps here.
 PERIODIC_JOBS = [
@@ -80,12 +81,16 @@ def run_cron(poll_seconds: float = 5.0) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
 
+    announced_standby = False
     while not stopping:
         if not lease.acquire():
-            log.info("cron: %s leads; standing by", lease.current_holder())
-            _sleep_unless(lambda: stopping, LEASE_SECONDS / 3)
+            if not announced_standby:
+                log.info("cron: %s leads; standing by", lease.current_holder())
+                announced_standby = True
+            _sleep_unless(lambda: stopping, STANDBY_POLL_SECONDS)
             continue
         log.info("cron: leading as %s", lease.holder)
+        announced_standby = False
         scheduler = build_scheduler(connection)
         scheduler.register_birth()
         try:

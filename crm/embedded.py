@@ -125,7 +125,7 @@ class Supervisor:
         self.spawn("cron", [python, "worker.py", "--cron"])
         self.spawn("web", [python, "-m", "gunicorn", "app:app",
                            "--bind", f"{self.host}:{self.port}", "--workers", "2", "--threads", "4",
-                           "--graceful-timeout", "5", "--access-logfile", "-",
+                           "--graceful-timeout", "5", "--no-control-socket", "--access-logfile", "-",
                            # The path only: query strings may carry customer names.
                            "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'])
 

@@ -3,7 +3,8 @@
 import os
 from pathlib import Path
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 LOCALE_COOKIE = "crm_lang"
@@ -16,6 +17,8 @@ def supported(locale: str | None) -> str | None:
 
 def select_locale() -> str:
     """The user's setting, then the switch's cookie, then the browser's preference."""
+    if not has_request_context():  # CLI and worker jobs speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and supported(current_user.locale):
         return current_user.locale
     chosen = supported(request.cookies.get(LOCALE_COOKIE))
@@ -29,7 +32,15 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def current_locale() -> str:
+    """The request's language as one of LANGUAGES (Babel itself says zh_Hans_CN)."""
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en"
+
+
 def select_timezone() -> str:
+    if not has_request_context():
+        return current_app.config["DEFAULT_TIMEZONE"]
     if current_user and current_user.is_authenticated and current_user.timezone:
         return current_user.timezone
     return current_app.config["DEFAULT_TIMEZONE"]

@@ -42,6 +42,8 @@ def enqueue_after_commit(func_path: str, *args, queue: str = "default", job_id: 
     from crm.extensions import db
 
     session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any query still drops the job
     session.info.setdefault(_PENDING_KEY, []).append(
         (queue, func_path, args, job_id, job_options))
 

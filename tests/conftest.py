@@ -47,8 +47,9 @@ class CRMClient(FlaskClient):
         data.setdefault("csrf_token", self.csrf_token())
         return self.post(url, data=data, **kwargs)
 
-    def login(self, email: str, password: str = PASSWORD, **extra):
-        return self.post_form("/login", {"email": email, "password": password, **extra})
+    def login(self, email: str, password: str = PASSWORD, headers=None, **form_extra):
+        return self.post_form("/login", {"email": email, "password": password, **form_extra},
+                              headers=headers)
 
 
 @pytest.fixture(scope="session")

@@ -107,16 +107,17 @@ def update_password():
         if not check_password_hash(current_user.password_hash, form.current_password.data):
             form.current_password.errors.append(_("This is not your current password."))
         else:
+            user = current_user._get_current_object()
             try:
-                set_password(current_user, form.new_password.data)
+                set_password(user, form.new_password.data)
             except DomainError as error:
                 form.new_password.errors.append(error.message)
             else:
                 # Every other device is signed out; this one continues on a fresh session.
                 remember = bool(request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"]))
-                start_session(current_user, remember=remember)
+                start_session(user, remember=remember)
                 db.session.commit()
-                login_user(current_user, remember=remember)
+                login_user(user, remember=remember, duration=timedelta(days=REMEMBER_DAYS))
                 flash(_("Your password is changed. Other devices have been signed out."),
                       "success")
                 return redirect_after_post(url_for("today.index"))

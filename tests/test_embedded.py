@@ -1,0 +1,165 @@
+"""`make run`'s supervisor: everything starts, Ctrl-C or a crash leaves no process behind,
+and a second start keeps the data."""
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _child_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    return children
+
+
+def _descendants(pid: int) -> set[int]:
+    children = _child_map()
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_gone(pids, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+    return [p for p in pids if _alive(p)]
+
+
+class Running:
+    def __init__(self, instance: Path):
+        self.port = _free_port()
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(CRM_INSTANCE_DIR=str(instance), PORT=str(self.port))
+        self.log = (instance / f"run-{self.port}.log").open("w+")
+        self.process = subprocess.Popen([sys.executable, "-m", "crm.embedded"], cwd=ROOT,
+                                        env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def wait_ready(self, timeout=90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as r:
+                    if r.status == 200 and len(self.children()) >= 4:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"not ready in time:\n{self.output()}")
+
+    def children(self) -> dict[str, int]:
+        """The supervisor's direct children by role, read from their command lines."""
+        found = {}
+        for pid in _child_map().get(self.process.pid, []):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "redis-server" in cmdline:
+                found["redis"] = pid
+            elif "worker.py --cron" in cmdline:
+                found["cron"] = pid
+            elif "worker.py" in cmdline:
+                found["worker"] = pid
+            elif "gunicorn" in cmdline:
+                found["web"] = pid
+        return found
+
+
+@pytest.fixture
+def instance(tmp_path):
+    return tmp_path
+
+
+def _user_count(instance: Path) -> int:
+    with sqlite3.connect(instance / "crm.sqlite3") as connection:
+        return connection.execute("SELECT count(*) FROM users").fetchone()[0]
+
+
+def test_ctrl_c_stops_everything_and_a_restart_keeps_the_data(instance):
+    first = Running(instance)
+    first.wait_ready()
+    output = first.output()
+    assert f"http://127.0.0.1:{first.port}/" in output
+    assert "rep@demo.local" in output and "demo1234" in output
+    assert "Demo data created." in output
+    with urllib.request.urlopen(f"http://127.0.0.1:{first.port}/login") as page:
+        assert page.status == 200
+    everything = _descendants(first.process.pid)
+    assert (instance / "redis.aof").exists() or (instance / "appendonlydir").exists()
+
+    first.process.send_signal(signal.SIGINT)
+    assert first.process.wait(40) == 0
+    assert _wait_gone(everything) == []
+    users = _user_count(instance)
+    assert users > 10
+
+    second = Running(instance)
+    second.wait_ready()
+    assert "Demo data created." not in second.output()
+    assert _user_count(instance) == users
+    second.process.send_signal(signal.SIGTERM)
+    assert second.process.wait(40) == 0
+
+
+def test_a_crashed_web_server_takes_everything_down(instance):
+    running = Running(instance)
+    running.wait_ready()
+    everything = _descendants(running.process.pid)
+    os.kill(running.children()["web"], signal.SIGKILL)
+    assert running.process.wait(40) == 1
+    assert "web process exited" in running.output()
+    assert _wait_gone(everything) == []
+
+
+def test_a_killed_supervisor_leaves_no_orphans(instance):
+    running = Running(instance)
+    running.wait_ready()
+    children = running.children()
+    assert set(children) == {"redis", "worker", "cron", "web"}
+    everything = _descendants(running.process.pid)
+    running.process.kill()
+    running.process.wait(10)
+    assert _wait_gone(everything, timeout=40) == []

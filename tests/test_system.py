@@ -1,0 +1,78 @@
+"""Health probes and the System page."""
+
+import pytest
+from rq import Worker
+
+from crm.queue import QUEUE_NAMES, get_queue, get_redis
+
+
+def test_healthz_is_cheap_and_public(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_readyz_when_everything_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+class TestRedisDown:
+    @pytest.fixture
+    def app_config(self):
+        # A port nothing listens on: a real refused connection, not a mock.
+        return {"REDIS_URL": "redis://127.0.0.1:1/0"}
+
+    @pytest.fixture
+    def app(self, _schema, database_url, redis_url, app_config):
+        from crm import create_app
+        from crm.extensions import db
+        from tests.conftest import CRMClient, _overrides, _wipe
+
+        app = create_app(_overrides(database_url, redis_url, **app_config))
+        app.test_client_class = CRMClient
+        healthy = create_app(_overrides(database_url, redis_url))
+        _wipe(healthy)
+        yield app
+        for each in (app, healthy):
+            with each.app_context():
+                db.engine.dispose()
+
+    def test_readyz_reports_redis_down(self, client):
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.json["redis"] == "down" and response.json["database"] == "ok"
+
+    def test_system_page_still_renders(self, world, login_as):
+        page = login_as("admin").get("/system", headers={"Accept-Language": "en"})
+        assert page.status_code == 200
+        assert "Not answering" in page.get_data(as_text=True)
+
+
+def test_system_page_shows_backend_revision_workers_and_queues(app, world, login_as):
+    with app.app_context():
+        worker = Worker([get_queue()], connection=get_redis(), name="test-worker-1")
+        worker.register_birth()
+        get_queue("reports").enqueue("crm.accounts.jobs.prune_expired_sessions")
+    try:
+        page = login_as("admin").get("/system", headers={"Accept-Language": "en"})
+        html = page.get_data(as_text=True)
+        with app.app_context():
+            from crm.extensions import db
+
+            backend = db.engine.dialect.name
+        assert backend in html
+        assert "0001_accounts" in html
+        assert 'id="worker-count">1<' in html
+        assert "test-worker-1" in html
+        for name in QUEUE_NAMES:
+            assert f'>{name}<' in html
+    finally:
+        with app.app_context():
+            worker.register_death()
+
+
+def test_system_page_polls_as_a_fragment(world, login_as):
+    response = login_as("admin").get("/system", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.get_data(as_text=True)
