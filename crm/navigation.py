@@ -1,7 +1,9 @@
 """The navigation every page shows: areas add their entries here as they arrive."""
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from flask import request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -24,6 +26,17 @@ NAV_ITEMS = [
     NavItem("system.index", _l("System"), "system", roles=(Role.ADMIN,), phone=False),
     NavItem("accounts.more", _l("More"), "more"),
 ]
+
+
+def here_url() -> str:
+    """A URL that shows this page again with a GET: the page itself, or, after a POST,
+    the same-site page the form was on (a POST-only address would answer 405)."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("today.index")
 
 
 def nav_items_for(user) -> list[NavItem]:

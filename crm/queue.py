@@ -1,16 +1,20 @@
 """The Redis connection, the queues, and the one way to enqueue work: after the commit."""
 
+import logging
 import os
 from functools import cache
 
 from flask import current_app
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker, Worker
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 QUEUE_NAMES = ("default", "reports")
 _PENDING_KEY = "crm_pending_jobs"
+_COMMITTED_KEY = "crm_committed_transactions"
+log = logging.getLogger(__name__)
 
 
 def redis_url(config) -> str:
@@ -35,37 +39,52 @@ def get_queue(name: str = "default") -> Queue:
 
 def enqueue_after_commit(func_path: str, *args, queue: str = "default", job_id: str | None = None,
                          **job_options) -> None:
-    """Enqueue `func_path(*args)` once the current transaction commits; nothing on rollback.
+    """Enqueue `func_path(*args)` once the outermost transaction commits; never on rollback.
 
     Jobs read what they need from the database, so they must not run before it is there.
+    A job added inside a savepoint follows the savepoint: dropped if it rolls back, handed to
+    the enclosing transaction if it is released.
     """
     from crm.extensions import db
 
     session = db.session()
     if not session.in_transaction():
         session.begin()  # so that a rollback before any query still drops the job
-    session.info.setdefault(_PENDING_KEY, []).append(
-        (queue, func_path, args, job_id, job_options))
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    pending = session.info.setdefault(_PENDING_KEY, {})
+    pending.setdefault(transaction, []).append((queue, func_path, args, job_id, job_options))
 
 
-def _flush_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING_KEY, [])
-    for queue_name, func_path, args, job_id, job_options in pending:
-        get_queue(queue_name).enqueue(func_path, *args, job_id=job_id, **job_options)
+@event.listens_for(Session, "after_commit")
+def _remember_commit(session: Session) -> None:
+    # Fires for the outermost commit and for a released savepoint; the innermost open
+    # transaction at this moment is the one committing.
+    if session.info.get(_PENDING_KEY):
+        committing = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_COMMITTED_KEY, set()).add(committing)
 
 
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
-
-
-event.listen(Session, "after_commit", _flush_pending)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending_on_rollback(session: Session, previous_transaction) -> None:
-    # A rolled-back savepoint keeps the outer transaction's jobs; only the outermost drops them.
-    if previous_transaction.parent is None:
-        _drop_pending(session)
+@event.listens_for(Session, "after_transaction_end")
+def _settle_pending(session: Session, transaction) -> None:
+    pending = session.info.get(_PENDING_KEY)
+    if not pending:
+        return
+    committed = session.info.get(_COMMITTED_KEY, set())
+    was_committed = transaction in committed
+    committed.discard(transaction)
+    jobs = pending.pop(transaction, [])
+    if not jobs or not was_committed:
+        return  # rolled back or closed without a commit: the work never happened
+    if transaction.parent is not None:
+        pending.setdefault(transaction.parent, []).extend(jobs)
+        return
+    for queue_name, func_path, args, job_id, job_options in jobs:
+        try:
+            get_queue(queue_name).enqueue(func_path, *args, job_id=job_id, **job_options)
+        except RedisError:
+            # The change is committed; jobs rebuild their work from the database, so the
+            # next sweep catches up. Say so without failing the user's request.
+            log.exception("could not enqueue %s after commit", func_path)
 
 
 class _AppContextMixin:

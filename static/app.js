@@ -11,12 +11,4 @@
       event.preventDefault();
     }
   }, true);
-
-  // htmx: a session that ended elsewhere answers 401; go to the sign-in page.
-  document.addEventListener("htmx:responseError", function (event) {
-    var xhr = event.detail.xhr;
-    if (xhr && xhr.status === 401) {
-      window.location.reload();
-    }
-  });
 })();

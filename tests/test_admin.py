@@ -66,6 +66,33 @@ def test_stale_edit_is_refused_with_both_versions_visible(app, world, login_as):
     with app.app_context():
         assert db.session.get(User, world.rep.id).name == "Saved First"
 
+    # Having seen the other version, saving again replaces it.
+    version = html.split('name="version" type="hidden" value="')[1].split('"')[0]
+    again = second.post_form(f"/admin/users/{world.rep.id}",
+                             {**form, "name": "Typed Second", "version": version})
+    assert again.status_code == 303
+    with app.app_context():
+        assert db.session.get(User, world.rep.id).name == "Typed Second"
+
+
+def test_a_validation_error_keeps_the_version_the_form_was_opened_at(app, world, login_as):
+    admin = login_as("admin")
+    form = {"email": world.rep.email, "role": "rep", "team_id": str(world.teams.sh1),
+            "phone": "", "locale": "", "timezone": "Asia/Shanghai",
+            "specialty_industries": "", "specialty_size_band": "", "version": "1"}
+    invalid = admin.post_form(f"/admin/users/{world.rep.id}", {**form, "name": ""})
+    assert invalid.status_code == 422
+    assert 'name="version" type="hidden" value="1"' in invalid.get_data(as_text=True)
+
+
+def test_a_tampered_version_counts_as_stale(world, login_as):
+    admin = login_as("admin")
+    response = admin.post_form(f"/admin/users/{world.rep.id}", {
+        "name": "X", "email": world.rep.email, "role": "rep", "team_id": str(world.teams.sh1),
+        "locale": "", "timezone": "Asia/Shanghai", "specialty_size_band": "",
+        "version": "not-a-number"})
+    assert response.status_code == 409
+
 
 def test_admin_cannot_deactivate_themselves(app, world, login_as):
     admin = login_as("admin")
@@ -109,7 +136,7 @@ def test_user_list_query_count_does_not_grow(app, world, make_user, login_as):
     admin.get("/admin/users")
     with count_queries(app) as few:
         admin.get("/admin/users")
-    for n in range(40):
+    for _ in range(40):
         make_user(Role.REP, world.teams.hz)
     with count_queries(app) as many:
         admin.get("/admin/users")
@@ -150,3 +177,15 @@ def test_team_form_errors_keep_input(world, login_as):
     response = login_as("admin").post_form("/admin/teams", {"name": "", "parent_id": ""})
     assert response.status_code == 422
     assert 'class="errors"' in response.get_data(as_text=True)
+
+
+def test_the_last_admin_cannot_step_down(app, world, login_as):
+    admin = login_as("admin")
+    response = admin.post_form(f"/admin/users/{world.admin.id}", {
+        "name": "Admin", "email": world.admin.email, "role": "office", "team_id": "",
+        "locale": "", "timezone": "Asia/Shanghai", "specialty_size_band": "", "version": "1"},
+        headers=EN)
+    assert response.status_code == 422
+    assert "last active administrator" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, world.admin.id).role == Role.ADMIN

@@ -226,3 +226,25 @@ def test_expired_sessions_are_refused_and_pruned(app, client, world):
 
 def test_roles_are_stored_as_their_values(app, world):
     assert _user(app, world.manager.email).role is Role.MANAGER
+
+
+def test_htmx_request_after_sign_out_moves_the_whole_page(client):
+    response = client.get("/admin/users?q=x", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
+
+
+def test_anonymous_page_request_keeps_where_it_was_going(client):
+    response = client.get("/more")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?next=/more"
+
+
+def test_slowdown_never_exceeds_a_lockout(app):
+    from crm.accounts.login import slowdown_delay
+
+    with app.app_context():
+        cap = timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"])
+        assert slowdown_delay(app.config["LOGIN_SLOWDOWN_AFTER"] - 1) == timedelta(0)
+        assert slowdown_delay(app.config["LOGIN_SLOWDOWN_AFTER"]) == timedelta(seconds=5)
+        assert slowdown_delay(500) == cap

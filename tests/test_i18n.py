@@ -90,3 +90,23 @@ def test_catalog_is_complete(language):
         translated[key] = all(strings) and not message.fuzzy
     missing = [m for m in _source_messages() if not translated.get(m)]
     assert missing == [], f"{language}: untranslated or missing: {missing[:10]}"
+
+
+def test_switch_after_a_failed_post_returns_to_a_page_that_exists(world, login_as):
+    admin = login_as("admin")
+    failed = admin.post_form("/admin/teams", {"name": "", "parent_id": ""},
+                             headers={"Referer": "https://localhost/admin/teams"})
+    assert failed.status_code == 422
+    html = failed.get_data(as_text=True)
+    back = html.split('name="next" value="')[1].split('"')[0]
+    assert back == "/admin/teams"
+    response = admin.post_form("/locale", {"locale": "en", "next": back})
+    assert admin.get(response.headers["Location"]).status_code == 200
+
+
+def test_as_my_browser_says_forgets_the_switch(app, world, login_as):
+    rep = login_as("rep")
+    rep.post_form("/locale", {"locale": "en", "next": "/"})
+    rep.post_form("/account/preferences", {"locale": "", "timezone": "Asia/Shanghai"})
+    page = rep.get("/", headers={"Accept-Language": "zh-CN"})
+    assert '<html lang="zh-CN">' in page.get_data(as_text=True)

@@ -37,6 +37,45 @@ def test_savepoint_rollback_keeps_the_outer_job(app):
         assert get_queue().count == 1
 
 
+def _queued_ids(app):
+    with app.app_context():
+        return set(get_queue().job_ids)
+
+
+def test_job_in_a_rolled_back_savepoint_is_dropped(app):
+    with app.app_context():
+        enqueue_after_commit("crm.accounts.jobs.prune_expired_sessions", job_id="outer")
+        savepoint = db.session.begin_nested()
+        enqueue_after_commit("crm.accounts.jobs.prune_expired_sessions", job_id="inner")
+        savepoint.rollback()
+        db.session.commit()
+    assert _queued_ids(app) == {"outer"}
+
+
+def test_released_savepoint_waits_for_the_outer_commit(app):
+    with app.app_context():
+        with db.session.begin_nested():
+            enqueue_after_commit("crm.accounts.jobs.prune_expired_sessions", job_id="inner")
+        assert get_queue().count == 0  # released, but nothing is committed yet
+        db.session.rollback()
+        db.session.commit()
+    assert _queued_ids(app) == set()
+
+    with app.app_context():
+        with db.session.begin_nested():
+            enqueue_after_commit("crm.accounts.jobs.prune_expired_sessions", job_id="inner")
+        db.session.commit()
+    assert _queued_ids(app) == {"inner"}
+
+
+def test_closing_the_session_drops_uncommitted_jobs(app):
+    with app.app_context():
+        enqueue_after_commit("crm.accounts.jobs.prune_expired_sessions", job_id="lost")
+        db.session.close()
+        db.session.commit()
+    assert _queued_ids(app) == set()
+
+
 def test_worker_runs_a_job_in_an_app_context(app, world):
     with app.app_context():
         db.session.add(UserSession(token="old", user_id=world.rep.id,

@@ -14,6 +14,7 @@ from crm.accounts.models import User
 from crm.clock import utcnow
 from crm.extensions import db
 
+
 @cache
 def _dummy_hash() -> str:
     """Checked against when the e-mail is unknown, so both cases take the same time."""
@@ -27,28 +28,42 @@ class LoginRefused(Exception):
 
 
 def slowdown_delay(failures: int) -> timedelta:
-    """Wait required before the next try: 5 s at the first slowed try, doubling after."""
+    """Wait required before the next try: 5 s at the first slowed try, doubling after,
+    never longer than a lock-out (so guessing cannot shut a rep out for days)."""
     over = failures - current_app.config["LOGIN_SLOWDOWN_AFTER"]
-    return timedelta(seconds=5 * 2**over) if over >= 0 else timedelta(0)
+    if over < 0:
+        return timedelta(0)
+    cap = timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    return min(timedelta(seconds=5 * 2 ** min(over, 20)), cap)
 
 
 def _record_failure(user: User, now: datetime) -> int:
-    failures = user.failed_logins + 1
-    lock = {}
-    if failures >= current_app.config["LOGIN_LOCKOUT_AFTER"]:
-        lock["locked_until"] = now + timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
-    # A Core update with an increment: parallel guesses cannot lose a count, and the
-    # user's edit version is untouched.
-    db.session.execute(
+    """Count one failure atomically and lock the account when the count reaches the limit.
+
+    The increment happens in the database (RETURNING the new count), so parallel guesses
+    neither lose a count nor skip the limit. Core updates leave the user's edit version alone.
+    """
+    failures = db.session.execute(
         update(User).where(User.id == user.id)
-        .values(failed_logins=User.failed_logins + 1, last_failed_login_at=now, **lock)
-    )
+        .values(failed_logins=User.failed_logins + 1, last_failed_login_at=now)
+        .returning(User.failed_logins)
+    ).scalar_one()
+    if failures >= current_app.config["LOGIN_LOCKOUT_AFTER"]:
+        # The lock replaces the count: after it ends the user starts afresh.
+        db.session.execute(
+            update(User).where(User.id == user.id)
+            .values(failed_logins=0, last_failed_login_at=None,
+                    locked_until=now + timedelta(
+                        minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])))
     db.session.commit()
     return failures
 
 
-def _minutes(seconds: float) -> int:
-    return max(1, int((seconds + 59) // 60))
+def _locked(seconds: float) -> LoginRefused:
+    minutes = max(1, int((seconds + 59) // 60))
+    message = _("Too many failed sign-ins. This account is locked; "
+                "try again in %(minutes)d minutes.", minutes=minutes)
+    return LoginRefused(message, retry_after=int(seconds))
 
 
 def authenticate(email: str, password: str) -> User:
@@ -60,12 +75,7 @@ def authenticate(email: str, password: str) -> User:
         raise LoginRefused(_("Wrong e-mail or password."))
 
     if user.locked_until and user.locked_until > now:
-        wait = (user.locked_until - now).total_seconds()
-        raise LoginRefused(
-            _("Too many failed sign-ins. This account is locked; try again in %(minutes)d minutes.",
-              minutes=_minutes(wait)),
-            retry_after=int(wait),
-        )
+        raise _locked((user.locked_until - now).total_seconds())
     if user.last_failed_login_at is not None:
         ready_at = user.last_failed_login_at + slowdown_delay(user.failed_logins)
         if ready_at > now:
@@ -79,11 +89,7 @@ def authenticate(email: str, password: str) -> User:
     if not check_password_hash(user.password_hash, password):
         failures = _record_failure(user, now)
         if failures >= current_app.config["LOGIN_LOCKOUT_AFTER"]:
-            raise LoginRefused(
-                _("Too many failed sign-ins. This account is locked; try again in %(minutes)d minutes.",
-                  minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"]),
-                retry_after=current_app.config["LOGIN_LOCKOUT_MINUTES"] * 60,
-            )
+            raise _locked(current_app.config["LOGIN_LOCKOUT_MINUTES"] * 60)
         if failures >= current_app.config["LOGIN_SLOWDOWN_AFTER"]:
             raise LoginRefused(
                 _("Wrong e-mail or password. Wait %(seconds)d seconds before trying again.",

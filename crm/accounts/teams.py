@@ -52,5 +52,12 @@ def delete_team(team: Team) -> None:
 
 
 def team_tree() -> list[Team]:
-    """Every team in tree order (parents before their children), in one query."""
-    return list(db.session.scalars(select(Team).order_by(Team.path)))
+    """Every team in tree order: parents before children, siblings by name; one query."""
+    teams = list(db.session.scalars(select(Team)))
+    by_id = {team.id: team for team in teams}
+
+    def sort_key(team: Team):
+        ancestry = [by_id.get(int(part)) for part in team.path.strip("/").split("/") if part]
+        return [(a.name, a.id) for a in ancestry if a is not None]
+
+    return sorted(teams, key=sort_key)

@@ -40,6 +40,14 @@ def _check_email_free(email: str, user_id: int | None = None) -> None:
         raise DomainError(_l("Another account already uses this e-mail."), field="email")
 
 
+def _check_another_admin_remains(user_id: int) -> None:
+    others = db.session.scalar(select(func.count()).select_from(User).where(
+        User.role == Role.ADMIN, User.active.is_(True), User.id != user_id))
+    if not others:
+        raise DomainError(_l("This is the last active administrator; make someone else an "
+                             "administrator first."), field="role")
+
+
 def create_user(*, email: str, name: str, role: Role, team: Team | None = None,
                 password: str | None = None, password_hash: str | None = None,
                 must_change_password: bool = False, **profile) -> User:
@@ -64,6 +72,8 @@ def update_user(user: User, expected_version: int, *, email: str, name: str, rol
     email = normalise_email(email)
     _check_team_rule(role, team)
     _check_email_free(email, user.id)
+    if user.role == Role.ADMIN and role != Role.ADMIN:
+        _check_another_admin_remains(user.id)
     user.email, user.name, user.role, user.team = email, name.strip(), role, team
     for key, value in profile.items():
         setattr(user, key, value)

@@ -90,7 +90,11 @@ def update_preferences():
     current_user.timezone = form.timezone.data
     db.session.commit()
     flash(_("Your preferences are saved."), "success")
-    return redirect_after_post(url_for("accounts.more"))
+    response = redirect_after_post(url_for("accounts.more"))
+    if current_user.locale is None:
+        # "As my browser says": the switch's cookie must not keep overriding the browser.
+        response.delete_cookie(LOCALE_COOKIE)
+    return response
 
 
 @bp.get("/account/password")

@@ -25,7 +25,8 @@ class UserForm(FlaskForm):
     timezone = SelectField(_l("Time zone"))
     specialty_industries = StringField(_l("Industries they specialise in"),
                                        validators=[Optional(), Length(max=500)],
-                                       description=_l("Separate with commas; used to route new leads."))
+                                       description=_l("Separate with commas; "
+                                                      "used to route new leads."))
     specialty_size_band = SelectField(_l("Customer size they specialise in"),
                                       choices=choices([("", "—"), *SIZE_BANDS]))
     version = HiddenField()
@@ -44,6 +45,13 @@ class UserForm(FlaskForm):
     def validate_timezone(self, field):
         if not is_valid_timezone(field.data or ""):
             raise ValidationError(_l("Unknown time zone."))
+
+    def opened_version(self) -> int:
+        """The record's version when the form was opened; garbage counts as stale."""
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return -1
 
 
 class NewUserForm(UserForm):

@@ -6,12 +6,18 @@ from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import get_visible_or_404, roles_required
 from crm.accounts.models import Role, Team, User
 from crm.accounts.teams import create_team, delete_team, move_team, rename_team, team_tree
-from crm.accounts.users import (create_user, deactivate_user, reactivate_user, reset_password,
-                                update_user)
+from crm.accounts.users import (
+    create_user,
+    deactivate_user,
+    reactivate_user,
+    reset_password,
+    update_user,
+)
 from crm.admin.forms import NewUserForm, TeamForm, UserFilterForm, UserForm
 from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
@@ -54,6 +60,13 @@ def _apply_field_error(form, error: DomainError) -> None:
         form.form_errors.append(error.message)
 
 
+def _show_password_once(user: User, password: str):
+    """In this response only: never flashed into a cookie, never logged, never cached."""
+    response = render_page("admin/password_issued.html", user=user, password=password)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # Users -----------------------------------------------------------------------------------
 
 @bp.get("/users")
@@ -66,7 +79,7 @@ def users():
     if filters.q.data:
         like = f"%{filters.q.data.strip()}%"
         query = query.where(or_(User.name.ilike(like), User.email.ilike(like)))
-    if filters.role.data:
+    if filters.role.data in set(Role):
         query = query.where(User.role == Role(filters.role.data))
     team_id = filters.team_id.data if isinstance(filters.team_id.data, int) else None
     if team_id:
@@ -101,17 +114,19 @@ def create_user_view():
         else:
             db.session.commit()
             if temporary:
-                return render_page("admin/password_issued.html", user=user, password=temporary)
+                return _show_password_once(user, temporary)
             flash(_("Account created for %(name)s.", name=user.name), "success")
             return redirect_after_post(url_for("admin.users"))
-    return render_page("admin/user_form.html", form=form, user=None, status=form_error_status())
+    return render_page("admin/user_form.html", form=form, user=None,
+                       status=form_error_status())
 
 
 @bp.get("/users/<int:user_id>/edit")
 def edit_user(user_id: int):
     user = _get_user_or_404(user_id)
     form = UserForm(teams=team_tree(), obj=user, role=user.role.value, version=user.version,
-                    timezone=user.timezone or current_app.config["DEFAULT_TIMEZONE"], locale=user.locale or "")
+                    timezone=user.timezone or current_app.config["DEFAULT_TIMEZONE"],
+                    locale=user.locale or "")
     return render_page("admin/user_form.html", form=form, user=user)
 
 
@@ -122,24 +137,28 @@ def update_user_view(user_id: int):
     stale = False
     if form.validate_on_submit():
         try:
-            update_user(user, int(form.version.data or 0), email=form.email.data,
+            update_user(user, form.opened_version(), email=form.email.data,
                         name=form.name.data, role=Role(form.role.data),
                         team=_team_or_none(form.team_id.data), **_profile(form))
-        except StaleEdit as error:
+            db.session.commit()
+        except (StaleEdit, StaleDataError):
             db.session.rollback()
-            form.form_errors.append(error.message)
+            form.form_errors.append(StaleEdit().message)
             stale = True
         except DomainError as error:
             db.session.rollback()
             _apply_field_error(form, error)
         else:
-            db.session.commit()
             flash(_("Changes to %(name)s saved.", name=user.name), "success")
             return redirect_after_post(url_for("admin.users"))
-    # On a stale edit the page shows the saved version beside what the admin typed.
-    db.session.refresh(user)
+    if stale:
+        # Show the saved version beside what the admin typed; saving again now means
+        # "replace that version", so the form carries its number from here on.
+        db.session.refresh(user)
+        form.version.data = user.version
+    status = form_error_status()
     return render_page("admin/user_form.html", form=form, user=user, stale=stale,
-                       status=409 if stale and form_error_status() == 422 else form_error_status())
+                       status=409 if stale and status == 422 else status)
 
 
 @bp.post("/users/<int:user_id>/deactivate")
@@ -171,8 +190,7 @@ def reset_user_password(user_id: int):
         abort(400)
     temporary = reset_password(user)
     db.session.commit()
-    # Shown once, in this response only: never flashed into a cookie, never logged.
-    return render_page("admin/password_issued.html", user=user, password=temporary)
+    return _show_password_once(user, temporary)
 
 
 # Teams -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from redis.exceptions import RedisError
 from rq import Worker
 from rq.cron import CronScheduler
@@ -13,6 +14,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from crm.cron import Lease
 from crm.extensions import db
 from crm.queue import QUEUE_NAMES, get_queue, get_redis, redis_url
+
+WORKER_STATES = {"idle": _l("Idle"), "busy": _l("Busy"), "started": _l("Starting"),
+                 "suspended": _l("Suspended")}
 
 
 def database_ok() -> bool:

@@ -28,7 +28,8 @@ def readyz():
 @roles_required(Role.ADMIN)
 def index():
     return render_page("system/index.html", "system/_status.html",
-                       system=system_status.collect())
+                       system=system_status.collect(),
+                       worker_states=system_status.WORKER_STATES)
 
 @bp.post("/system/jobs/<queue_name>/<job_id>/retry")
 @roles_required(Role.ADMIN)

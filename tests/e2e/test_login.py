@@ -62,4 +62,4 @@ def test_sign_out_from_more(page, live_server, world):
     page.click(".content form[action='/logout'] button")
     expect(page).to_have_url(f"{live_server}/login")
     page.goto(f"{live_server}/")
-    expect(page).to_have_url(f"{live_server}/login?next=%2F")
+    expect(page).to_have_url(f"{live_server}/login?next=/")

@@ -1,0 +1,33 @@
+"""Today: the landing page, with an honest empty state until other areas fill it."""
+
+from crm.accounts.models import Role
+from tests.conftest import count_queries
+
+
+def test_today_greets_and_says_nothing_is_due(login_as):
+    html = login_as("rep").get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Hello, Rep" in html
+    assert "Nothing is due today." in html
+
+
+def test_today_navigation_per_role(login_as):
+    rep = login_as("rep").get("/").get_data(as_text=True)
+    admin = login_as("admin").get("/").get_data(as_text=True)
+    assert 'href="/admin/users"' not in rep and 'href="/system"' not in rep
+    assert 'href="/admin/users"' in admin and 'href="/system"' in admin
+
+
+def test_today_and_more_query_counts_stay_flat(app, world, make_user, login_as):
+    rep = login_as("rep")
+    counts = {}
+    for label in ("few", "many"):
+        if label == "many":
+            for _ in range(50):
+                make_user(Role.REP, world.teams.sh1)
+        for url in ("/", "/more"):
+            rep.get(url)
+            with count_queries(app) as counted:
+                assert rep.get(url).status_code == 200
+            counts[(label, url)] = counted.count
+    assert counts[("few", "/")] == counts[("many", "/")] <= 2
+    assert counts[("few", "/more")] == counts[("many", "/more")] <= 3
