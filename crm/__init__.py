@@ -28,7 +28,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
+# Every area's models, so that the metadata (and Alembic's autogenerate) sees all tables.
+MODEL_MODULES = ("crm.accounts.models", "crm.customers.models", "crm.audit.models")
+
+
 def _init_extensions(app: Flask) -> None:
+    import importlib
+
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+
     from crm import errors, security
     from crm.accounts.sessions import load_session_user
     from crm.i18n import compile_catalogs, select_locale, select_timezone
@@ -79,10 +88,13 @@ def _send_to_login():
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts.views import bp as accounts_bp
     from crm.admin.views import bp as admin_bp
+    from crm.customers.office_views import bp as customer_office_bp
+    from crm.customers.views import bp as customers_bp
     from crm.system.views import bp as system_bp
     from crm.today.views import bp as today_bp
 
-    for blueprint in (accounts_bp, today_bp, admin_bp, system_bp):
+    for blueprint in (accounts_bp, today_bp, customers_bp, customer_office_bp, admin_bp,
+                      system_bp):
         app.register_blueprint(blueprint)
 
 

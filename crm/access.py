@@ -51,6 +51,51 @@ def users_scope(user: User) -> Select:
     return query.where(User.team_id.in_(ids) | (User.id == user.id))
 
 
+def customers_scope(user: User) -> Select:
+    """Customers the user may open: their own and the pool (reps); everything owned by
+    their team tree and the pool (managers); everything (office, admin)."""
+    from crm.customers.models import Customer
+
+    query = select(Customer)
+    if user.role in SEES_EVERY_TEAM:
+        return query
+    if user.role == Role.MANAGER and user.team is not None:
+        owners = select(User.id).where(User.team_id.in_(team_subtree_ids(user.team)))
+        return query.where(Customer.owner_id.is_(None) | Customer.owner_id.in_(owners))
+    return query.where(Customer.owner_id.is_(None) | (Customer.owner_id == user.id))
+
+
+def may_see_contact_details(user: User, customer) -> bool:
+    """Pool cards hide phone, WeChat, e-mail and address until someone claims them."""
+    return customer.owner_id is not None or user.role in SEES_EVERY_TEAM
+
+
+def may_claim(user: User) -> bool:
+    return user.role in (Role.REP, Role.MANAGER)
+
+
+def may_transfer(user: User) -> bool:
+    """Managers move customers between reps of their teams; office and admin anywhere."""
+    return user.role in (Role.MANAGER, Role.OFFICE, Role.ADMIN)
+
+
+def may_edit_customer(user: User, customer) -> bool:
+    """The owner, managers above the owner, office and admin; nobody edits a pool card
+    but office and admin (claim it first)."""
+    if user.role in SEES_EVERY_TEAM:
+        return True
+    if customer.owner_id is None:
+        return False
+    if customer.owner_id == user.id:
+        return True
+    return (user.role == Role.MANAGER and customer.owner is not None
+            and manages(user, customer.owner))
+
+
+def may_import_export(user: User) -> bool:
+    return user.role in SEES_EVERY_TEAM
+
+
 def manages(manager: User, other: User) -> bool:
     """Whether `manager` leads the team tree `other` belongs to."""
     if manager.role != Role.MANAGER or manager.team is None or other.team is None:

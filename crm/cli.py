@@ -2,6 +2,7 @@
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from crm.accounts.models import Role, Team
@@ -33,6 +34,16 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(str(error.message)) from error
         db.session.commit()
         click.echo(f"Created {user.role.value} account {user.email}.")
+
+    pool_group = AppGroup("pool", help="The public pool (公海).")
+    app.cli.add_command(pool_group)
+
+    @pool_group.command("expire")
+    def pool_expire_command():
+        """Return customers whose protection ended to the pool (the worker does it daily)."""
+        from crm.customers.pool import expire_protection
+
+        click.echo(f"{expire_protection()} customers returned to the pool.")
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

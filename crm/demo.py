@@ -70,5 +70,75 @@ def seed_demo() -> bool:
                         timezone="Asia/Shanghai", phone=fake.phone_number(),
                         specialty_industries="、".join(fake.random_elements(INDUSTRIES, 2,
                                                                             unique=True)))
+    db.session.flush()
+    _seed_customers(fake)
     db.session.commit()
     return True
+
+
+NEEDS = ["希望缩短交货周期", "需要一套适合门店的收银系统", "想给员工做年度体检团购",
+         "考虑更换现有供应商", "预算有限，希望分期付款", "需要上门安装和培训"]
+PAIN_POINTS = ["现有系统经常宕机", "售后响应慢", "价格偏高", "操作复杂，员工不会用"]
+PERSONALITIES = ["做事果断，重视效率", "谨慎，喜欢对比多家", "关系型，重视信任",
+                 "技术出身，关注细节"]
+SOURCES = ["老客户转介绍", "展会", "官网咨询", "电话开发", "地推"]
+TAGS = ["重点跟进", "价格敏感", "决策人", "老客户", "需要演示", "华东", "连锁"]
+REGIONS = ["上海", "杭州", "苏州", "南京", "深圳", "广州"]
+
+
+def _demo_customer_values(fake) -> dict:
+    organisation = fake.company()
+    return {
+        "kind": "organisation" if fake.random.random() < 0.6 else "person",
+        "name": fake.name(),
+        "organisation": organisation,
+        "phone": "1" + fake.random_element(["38", "39", "37", "36", "58", "86"])
+                 + fake.numerify("########"),
+        "wechat": fake.user_name(),
+        "address": fake.address(),
+        "region": fake.random_element(REGIONS),
+        "industry": fake.random_element(INDUSTRIES),
+        "size_band": fake.random_element(["micro", "small", "medium", "large"]),
+        "job_title": fake.job()[:60],
+        "tier": fake.random_element(["general", "general", "suitable", "key"]),
+        "needs": fake.random_element(NEEDS),
+        "pain_points": fake.random_element(PAIN_POINTS),
+        "personality": fake.random_element(PERSONALITIES),
+        "source_channel": fake.random_element(SOURCES),
+        "recording_consent": fake.random.random() < 0.7,
+    }
+
+
+def _seed_customers(fake) -> None:
+    """For every rep: customers they own (some expiring within days), and a shared pool."""
+    from datetime import timedelta
+
+    from crm.clock import utcnow
+    from crm.customers.editing import DuplicateCustomer, create_customer, save_contact
+
+    reps = db.session.scalars(
+        select(User).where(User.role == Role.REP).order_by(User.id)).all()
+    now = utcnow()
+
+    def add(owner, days_left=None):
+        for _attempt in range(5):
+            try:
+                customer = create_customer(_demo_customer_values(fake), owner, owner=owner,
+                                           tags=fake.random_elements(TAGS, 2, unique=True))
+            except DuplicateCustomer:
+                continue
+            if owner is not None and days_left is not None:
+                customer.claimed_at = now - timedelta(days=30 - days_left)
+                customer.protected_until = now + timedelta(days=days_left)
+            if customer.kind.value == "organisation":
+                save_contact(customer, {"name": fake.name(), "title": "采购负责人",
+                                        "phone": "1" + fake.numerify("35########"),
+                                        "is_primary": True}, owner)
+            return customer
+        return None
+
+    for rep in reps:
+        for n in range(8):
+            add(rep, days_left=[2, 5, 12, 20, 25, 28, 29, 30][n])
+    for _ in range(25):
+        add(None)

@@ -10,6 +10,15 @@ EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail 
 LOCALE_CHOICES = [("zh_CN", "简体中文"), ("en", "English")]
 
 
+def show_domain_error(form, error) -> None:
+    """Put a refused rule's message on the field it names, or above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as the option objects WTForms wants."""
     return [SelectChoice(value, label) for value, label in pairs]

@@ -21,6 +21,7 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("today.index", _l("Today"), "today"),
+    NavItem("customers.index", _l("Customers"), "customers"),
     NavItem("admin.users", _l("Users"), "users", roles=(Role.ADMIN,), phone=False),
     NavItem("admin.teams", _l("Teams"), "teams", roles=(Role.ADMIN,), phone=False),
     NavItem("system.index", _l("System"), "system", roles=(Role.ADMIN,), phone=False),

@@ -50,11 +50,18 @@ def only(roles: tuple[str, ...], status: int, others: int = 403) -> dict[str, in
             **{role: (status if role in roles else others) for role in SIGNED_IN}}
 
 
+POOL_RULES = {"protection_days": "30", "holding_limit": "200", "expiry_warning_days": "3"}
+
+
 def _user_form(world, target) -> dict:
     return {"name": "Renamed", "email": target.email, "phone": "", "role": target.role.value,
             "team_id": str(target.team_id or ""), "locale": "", "timezone": "Asia/Shanghai",
             "specialty_industries": "", "specialty_size_band": "", "version": "1"}
 
+
+# Areas keep their rows in their own modules; they import the helpers above.
+from tests.access_matrix_customers import CUSTOMER_ROUTES  # noqa: E402
+from tests.access_matrix_office import OFFICE_ROUTES  # noqa: E402
 
 ROUTES: list[Route] = [
     # Accounts
@@ -97,14 +104,17 @@ ROUTES: list[Route] = [
           url=lambda w: f"/admin/users/{w.hz_rep.id}/reactivate"),
     Route("GET", "/admin/teams", only(("admin",), 200)),
     Route("POST", "/admin/teams", only(("admin",), 303),
-          data=lambda w: {"name": "Brand new team", "parent_id": ""}),
+          data=lambda w: {"name": "Brand new team", "parent_id": "", **POOL_RULES}),
     Route("GET", "/admin/teams/<int:team_id>/edit", only(("admin",), 200),
           url=lambda w: f"/admin/teams/{w.teams.sz}/edit"),
     Route("POST", "/admin/teams/<int:team_id>", only(("admin",), 303),
           url=lambda w: f"/admin/teams/{w.teams.sz}",
-          data=lambda w: {"name": "Shenzhen renamed", "parent_id": str(w.teams.south)}),
+          data=lambda w: {"name": "Shenzhen renamed", "parent_id": str(w.teams.south),
+                          **POOL_RULES}),
     Route("POST", "/admin/teams/<int:team_id>/delete", only(("admin",), 303),
           url=lambda w: f"/admin/teams/{w.teams.empty}/delete"),
+    *CUSTOMER_ROUTES,
+    *OFFICE_ROUTES,
     # Last, because it ends the session the rows above use.
     Route("POST", "/logout", everyone(303)),
 ]

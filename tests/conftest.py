@@ -176,11 +176,47 @@ def make_user(app):
 
 
 @pytest.fixture
-def world(make_team, make_user):
+def make_customer(app):
+    """A customer owned by `owner` (a snapshot or id) or in the pool; returns its id."""
+    counter = iter(range(1, 100_000))
+
+    def make(owner=None, name: str | None = None, tags: list[str] | None = None,
+             **values) -> int:
+        from crm.customers.editing import create_customer
+
+        n = next(counter)
+        with app.app_context():
+            owner_user = db.session.get(User, getattr(owner, "id", owner)) if owner else None
+            customer = create_customer({"name": name or f"客户{n:04d}", **values}, None,
+                                       owner=owner_user, tags=tags)
+            db.session.commit()
+            return customer.id
+
+    return make
+
+
+@pytest.fixture
+def add_contact(app):
+    def add(customer_id: int, name: str, phone: str | None = None) -> int:
+        from crm.customers.editing import save_contact
+        from crm.customers.models import Customer
+
+        with app.app_context():
+            customer = db.session.get(Customer, customer_id)
+            contact = save_contact(customer, {"name": name, "phone": phone}, None)
+            db.session.commit()
+            return contact.id
+
+    return add
+
+
+@pytest.fixture
+def world(app, make_team, make_user, make_customer, add_contact):
     """The shape of a real company: two regions, teams below them, every role, an outsider.
 
     east (region_manager) ─┬─ sh1: manager, rep, rep2      south ── sz: manager2, rep3
                            └─ hz:  hz_rep                    empty (no one)
+    customers: one each for rep, rep2, hz_rep and rep3, and one in the pool.
     """
     east = make_team("East")
     sh1 = make_team("Shanghai 1", east)
@@ -200,6 +236,23 @@ def world(make_team, make_user):
         manager2=make_user(Role.MANAGER, sz, email="manager2@example.test"),
         rep3=make_user(Role.REP, sz, email="rep3@example.test", name="Rep Three"),
     )
+    people.customers = SimpleNamespace(
+        rep=make_customer(people.rep, name="张三", organisation="华东机械",
+                          phone="13800138000", tags=["制造业"]),
+        rep2=make_customer(people.rep2, name="李四", phone="13900139000"),
+        hz=make_customer(people.hz_rep, name="王五"),
+        rep3=make_customer(people.rep3, name="赵六", phone="13700137000"),
+        pool=make_customer(None, name="孙七", phone="13600136000", wechat="sunqi88"),
+    )
+    people.contact = add_contact(people.customers.rep, "陈经理", "13512340000")
+
+    def version_of(customer_id: int) -> int:
+        from crm.customers.models import Customer
+
+        with app.app_context():
+            return db.session.get(Customer, customer_id).version
+
+    people.version_of = version_of
     return people
 
 

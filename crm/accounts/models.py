@@ -38,6 +38,10 @@ class Team(db.Model):
     # Materialised path "/1/4/9/": a subtree is one indexed prefix match, no recursion.
     path: Mapped[str] = mapped_column(String(255), index=True, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Public-pool rules for this team's reps.
+    protection_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    holding_limit: Mapped[int] = mapped_column(Integer, default=200, server_default="200")
+    expiry_warning_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
     parent: Mapped["Team | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Team"]] = relationship(back_populates="parent",

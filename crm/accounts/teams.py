@@ -21,6 +21,13 @@ def rename_team(team: Team, name: str) -> None:
     team.name = name.strip()
 
 
+def set_pool_rules(team: Team, *, protection_days: int, holding_limit: int,
+                   expiry_warning_days: int) -> None:
+    team.protection_days = protection_days
+    team.holding_limit = holding_limit
+    team.expiry_warning_days = expiry_warning_days
+
+
 def move_team(team: Team, new_parent: Team | None) -> None:
     """Put the team under another parent, carrying its whole subtree along."""
     if new_parent is not None and new_parent.path.startswith(team.path):

@@ -2,8 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.accounts.models import ROLE_LABELS
 from crm.clock import common_timezones, is_valid_timezone
@@ -63,6 +63,15 @@ class NewUserForm(UserForm):
 class TeamForm(FlaskForm):
     name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=100)])
     parent_id = SelectField(_l("Part of"), coerce=optional_int, validate_choice=False)
+    protection_days = IntegerField(
+        _l("Days a claimed customer stays protected"), default=30,
+        validators=[DataRequired(), NumberRange(min=1, max=365)])
+    holding_limit = IntegerField(
+        _l("Most customers one rep may hold"), default=200,
+        validators=[DataRequired(), NumberRange(min=1, max=100000)])
+    expiry_warning_days = IntegerField(
+        _l("Warn this many days before protection ends"), default=3,
+        validators=[DataRequired(), NumberRange(min=1, max=60)])
 
     def __init__(self, *args, teams=(), exclude_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

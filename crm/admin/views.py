@@ -4,13 +4,21 @@ import secrets
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm.access import get_visible_or_404, roles_required
 from crm.accounts.models import Role, Team, User
-from crm.accounts.teams import create_team, delete_team, move_team, rename_team, team_tree
+from crm.accounts.teams import (
+    create_team,
+    delete_team,
+    move_team,
+    rename_team,
+    set_pool_rules,
+    team_tree,
+)
 from crm.accounts.users import (
     create_user,
     deactivate_user,
@@ -19,9 +27,10 @@ from crm.accounts.users import (
     update_user,
 )
 from crm.admin.forms import NewUserForm, TeamForm, UserFilterForm, UserForm
+from crm.customers.ownership import hand_over_customers
 from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
-from crm.forms import choices
+from crm.forms import choices, optional_int, show_domain_error
 from crm.htmx import form_error_status, redirect_after_post, render_page
 from crm.pagination import keyset_page
 
@@ -51,13 +60,6 @@ def _team_or_none(team_id: int | None) -> Team | None:
 def _profile(form) -> dict:
     return {name: (getattr(form, name).data or None) for name in PROFILE_FIELDS}
 
-
-def _apply_field_error(form, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = list(field.errors) + [error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 def _show_password_once(user: User, password: str):
@@ -110,7 +112,7 @@ def create_user_view():
                                must_change_password=temporary is not None, **_profile(form))
         except DomainError as error:
             db.session.rollback()
-            _apply_field_error(form, error)
+            show_domain_error(form, error)
         else:
             db.session.commit()
             if temporary:
@@ -127,7 +129,8 @@ def edit_user(user_id: int):
     form = UserForm(teams=team_tree(), obj=user, role=user.role.value, version=user.version,
                     timezone=user.timezone or current_app.config["DEFAULT_TIMEZONE"],
                     locale=user.locale or "")
-    return render_page("admin/user_form.html", form=form, user=user)
+    return render_page("admin/user_form.html", form=form, user=user,
+                       handover_candidates=_handover_candidates(user))
 
 
 @bp.post("/users/<int:user_id>")
@@ -147,7 +150,7 @@ def update_user_view(user_id: int):
             stale = True
         except DomainError as error:
             db.session.rollback()
-            _apply_field_error(form, error)
+            show_domain_error(form, error)
         else:
             flash(_("Changes to %(name)s saved.", name=user.name), "success")
             return redirect_after_post(url_for("admin.users"))
@@ -158,19 +161,38 @@ def update_user_view(user_id: int):
         form.version.data = user.version
     status = form_error_status()
     return render_page("admin/user_form.html", form=form, user=user, stale=stale,
+                       handover_candidates=_handover_candidates(user),
                        status=409 if stale and status == 422 else status)
+
+
+def _handover_candidates(user: User) -> list[User]:
+    return list(db.session.scalars(
+        select(User).where(User.active.is_(True), User.id != user.id,
+                           User.role.in_([Role.REP, Role.MANAGER])).order_by(User.name)))
 
 
 @bp.post("/users/<int:user_id>/deactivate")
 def deactivate(user_id: int):
+    """Deactivate and, in the same transaction, hand all their customers on."""
     user = _get_user_or_404(user_id)
+    handover_id = optional_int(request.form.get("handover_to"))
+    receiver = None
+    if handover_id is not None:
+        receiver = {u.id: u for u in _handover_candidates(user)}.get(handover_id)
+        if receiver is None:
+            abort(400)
     try:
+        moved = hand_over_customers(user, receiver, by=current_user)
         deactivate_user(user, by=current_user)
     except DomainError as error:
+        db.session.rollback()
         flash(error.message, "error")
     else:
         db.session.commit()
         flash(_("%(name)s is deactivated and signed out everywhere.", name=user.name), "success")
+        if moved:
+            flash(ngettext("%(num)d customer handed over.", "%(num)d customers handed over.",
+                           moved), "success")
     return redirect_after_post(url_for("admin.edit_user", user_id=user.id))
 
 
@@ -214,6 +236,9 @@ def create_team_view():
     form = TeamForm(teams=tree)
     if form.validate_on_submit():
         team = create_team(form.name.data, _team_or_none(form.parent_id.data))
+        set_pool_rules(team, protection_days=form.protection_days.data,
+                       holding_limit=form.holding_limit.data,
+                       expiry_warning_days=form.expiry_warning_days.data)
         db.session.commit()
         flash(_("Team %(name)s created.", name=team.name), "success")
         return redirect_after_post(url_for("admin.teams"))
@@ -237,10 +262,13 @@ def update_team(team_id: int):
     if form.validate_on_submit():
         try:
             rename_team(team, form.name.data)
+            set_pool_rules(team, protection_days=form.protection_days.data,
+                           holding_limit=form.holding_limit.data,
+                           expiry_warning_days=form.expiry_warning_days.data)
             move_team(team, _team_or_none(form.parent_id.data))
         except DomainError as error:
             db.session.rollback()
-            _apply_field_error(form, error)
+            show_domain_error(form, error)
         else:
             db.session.commit()
             flash(_("Team saved."), "success")

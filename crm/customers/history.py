@@ -1,0 +1,54 @@
+"""The customer's timeline: ownership changes and edits, newest first, in constant queries."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from crm.audit.models import AuditAction, AuditEvent
+from crm.clock import utcnow
+from crm.customers.models import OwnershipChange, OwnershipEvent
+from crm.extensions import db
+
+TIMELINE_LIMIT = 50
+
+
+def log_ownership(rows: list[dict]) -> None:
+    """Insert ownership events in one statement; each row names customer_id, kind,
+    from_user_id, to_user_id, by_user_id, reason."""
+    if rows:
+        now = utcnow()
+        db.session.execute(OwnershipEvent.__table__.insert(),
+                           [{"at": now, "reason": None, **row} for row in rows])
+
+
+def log_one(customer_id: int, kind: OwnershipChange, *, from_user_id=None, to_user_id=None,
+            by_user_id=None, reason=None) -> None:
+    log_ownership([{"customer_id": customer_id, "kind": kind, "from_user_id": from_user_id,
+                    "to_user_id": to_user_id, "by_user_id": by_user_id, "reason": reason}])
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # "ownership" or "edit"; later areas add theirs
+    item: object
+
+
+def timeline(customer_id: int, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
+    ownership = db.session.scalars(
+        select(OwnershipEvent).where(OwnershipEvent.customer_id == customer_id)
+        .options(joinedload(OwnershipEvent.from_user), joinedload(OwnershipEvent.to_user),
+                 joinedload(OwnershipEvent.by_user))
+        .order_by(OwnershipEvent.at.desc(), OwnershipEvent.id.desc()).limit(limit)).all()
+    edits = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.customer_id == customer_id,
+                                 AuditEvent.action.in_([AuditAction.EDIT, AuditAction.TRANSFER,
+                                                        AuditAction.IMPORT]))
+        .options(joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).all()
+    entries = [TimelineEntry(e.at, "ownership", e) for e in ownership]
+    entries += [TimelineEntry(e.at, "edit", e) for e in edits if e.action == AuditAction.EDIT]
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]

@@ -1,0 +1,96 @@
+"""The customer list: tabs, search and filters as one query, shared by the page and export."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, select
+
+from crm import access
+from crm.accounts.models import Role, User
+from crm.clock import utcnow
+from crm.customers.models import Customer, Tag, Tier, customer_tags
+from crm.customers.search import apply_search
+
+TAB_LABELS = {"mine": _l("Mine"), "team": _l("Team"), "pool": _l("Pool"), "all": _l("All")}
+FILTER_FIELDS = ("q", "tier", "industry", "region", "size_band", "tag", "owner_id",
+                 "silent_days", "expiring")
+
+
+def tabs_for(user: User) -> list[str]:
+    if user.role in access.SEES_EVERY_TEAM:
+        return ["all", "pool"]
+    if user.role == Role.MANAGER:
+        return ["mine", "team", "pool"]
+    return ["mine", "pool"]
+
+
+@dataclass
+class ListParams:
+    tab: str
+    q: str = ""
+    tier: str = ""
+    industry: str = ""
+    region: str = ""
+    size_band: str = ""
+    tag: str = ""
+    owner_id: int | None = None
+    silent_days: int | None = None
+    expiring: bool = False
+
+    @classmethod
+    def from_args(cls, args, user: User) -> "ListParams":
+        tabs = tabs_for(user)
+        tab = args.get("tab") if args.get("tab") in tabs else tabs[0]
+
+        def number(name):
+            value = (args.get(name) or "").strip()
+            return int(value) if value.isdigit() else None
+
+        return cls(tab=tab, q=(args.get("q") or "").strip()[:100],
+                   tier=args.get("tier") if args.get("tier") in set(Tier) else "",
+                   industry=(args.get("industry") or "").strip()[:60],
+                   region=(args.get("region") or "").strip()[:60],
+                   size_band=(args.get("size_band") or "").strip()[:20],
+                   tag=(args.get("tag") or "").strip()[:40],
+                   owner_id=number("owner_id"), silent_days=number("silent_days"),
+                   expiring=args.get("expiring") == "1")
+
+    def as_args(self) -> dict:
+        """The non-empty parameters, for links (load more, export) that keep the filters."""
+        values = {"tab": self.tab, "q": self.q, "tier": self.tier, "industry": self.industry,
+                  "region": self.region, "size_band": self.size_band, "tag": self.tag,
+                  "owner_id": self.owner_id, "silent_days": self.silent_days,
+                  "expiring": "1" if self.expiring else ""}
+        return {k: v for k, v in values.items() if v not in ("", None)}
+
+
+def customer_query(user: User, params: ListParams) -> Select:
+    """Customers the user may see in this tab, narrowed by search and filters."""
+    query = access.customers_scope(user)
+    if params.tab == "mine":
+        query = query.where(Customer.owner_id == user.id)
+    elif params.tab == "team":
+        query = query.where(Customer.owner_id.is_not(None))
+    elif params.tab == "pool":
+        query = query.where(Customer.owner_id.is_(None))
+    query = apply_search(query, params.q)
+    if params.tier:
+        query = query.where(Customer.tier == Tier(params.tier))
+    for field in ("industry", "region", "size_band"):
+        value = getattr(params, field)
+        if value:
+            query = query.where(getattr(Customer, field) == value)
+    if params.tag:
+        tagged = select(customer_tags.c.customer_id).join(Tag).where(Tag.name == params.tag)
+        query = query.where(Customer.id.in_(tagged))
+    if params.owner_id:
+        query = query.where(Customer.owner_id == params.owner_id)
+    if params.silent_days is not None:
+        cutoff = utcnow() - timedelta(days=params.silent_days)
+        query = query.where((Customer.last_contact_at.is_(None))
+                            | (Customer.last_contact_at < cutoff))
+    if params.expiring:
+        query = query.where(Customer.protected_until.is_not(None),
+                            Customer.protected_until <= utcnow() + timedelta(days=7))
+    return query

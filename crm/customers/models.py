@@ -1,0 +1,162 @@
+"""Customers (a person or an organisation), their contacts and tags, and ownership history."""
+
+import enum
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.clock import utcnow
+from crm.columns import UTCDateTime, enum_column
+from crm.extensions import db
+
+
+class CustomerKind(enum.StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+
+
+class Tier(enum.StrEnum):
+    GENERAL = "general"
+    SUITABLE = "suitable"
+    KEY = "key"
+
+
+class Gender(enum.StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class OwnershipChange(enum.StrEnum):
+    CREATE = "create"
+    CLAIM = "claim"
+    RELEASE = "release"
+    EXPIRY = "expiry"
+    TRANSFER = "transfer"
+    HANDOVER = "handover"
+
+
+KIND_LABELS = {CustomerKind.PERSON: _l("Person"), CustomerKind.ORGANISATION: _l("Organisation")}
+TIER_LABELS = {Tier.GENERAL: _l("General"), Tier.SUITABLE: _l("Suitable"), Tier.KEY: _l("Key")}
+GENDER_LABELS = {Gender.FEMALE: _l("Female"), Gender.MALE: _l("Male")}
+CHANGE_LABELS = {
+    OwnershipChange.CREATE: _l("Customer created"),
+    OwnershipChange.CLAIM: _l("Claimed from the pool"),
+    OwnershipChange.RELEASE: _l("Released to the pool"),
+    OwnershipChange.EXPIRY: _l("Protection ended; back to the pool"),
+    OwnershipChange.TRANSFER: _l("Transferred"),
+    OwnershipChange.HANDOVER: _l("Handed over"),
+}
+
+customer_tags = Table(
+    "customer_tags", db.metadata,
+    Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+
+
+class Customer(db.Model):
+    __tablename__ = "customers"
+    __table_args__ = (
+        Index("ix_customers_owner_id_id", "owner_id", "id"),
+        Index("ix_customers_name_org", "name", "organisation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CustomerKind] = mapped_column(enum_column(CustomerKind, name="customer_kind"),
+                                               default=CustomerKind.PERSON)
+    name: Mapped[str] = mapped_column(String(100))
+    organisation: Mapped[str | None] = mapped_column(String(150))
+    gender: Mapped[Gender | None] = mapped_column(enum_column(Gender, name="gender"))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    age: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    phone_normalized: Mapped[str | None] = mapped_column(String(20), index=True)
+    wechat: Mapped[str | None] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(300))
+    region: Mapped[str | None] = mapped_column(String(60), index=True)
+    industry: Mapped[str | None] = mapped_column(String(60), index=True)
+    size_band: Mapped[str | None] = mapped_column(String(20))
+    job_title: Mapped[str | None] = mapped_column(String(60))
+    position: Mapped[str | None] = mapped_column(String(60))
+    needs: Mapped[str | None] = mapped_column(Text)
+    pain_points: Mapped[str | None] = mapped_column(Text)
+    preferences: Mapped[str | None] = mapped_column(Text)
+    personality: Mapped[str | None] = mapped_column(Text)
+    consumption_habits: Mapped[str | None] = mapped_column(Text)
+    source_channel: Mapped[str | None] = mapped_column(String(60))
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    tier: Mapped[Tier] = mapped_column(enum_column(Tier, name="customer_tier"),
+                                       default=Tier.GENERAL, index=True)
+    recording_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None while owned means protected for good (a won deal); None in the pool means nothing.
+    protected_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Lower-cased names, organisation, contacts, phone digits, tags and their pinyin.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    owner = relationship("User", foreign_keys=[owner_id])
+    referrer: Mapped["Customer | None"] = relationship(remote_side=[id])
+    contacts: Mapped[list["Contact"]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan",
+        order_by="(Contact.is_primary.desc(), Contact.id)")
+    tags: Mapped[list[Tag]] = relationship(secondary=customer_tags, order_by=Tag.name)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def in_pool(self) -> bool:
+        return self.owner_id is None
+
+
+class Contact(db.Model):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"),
+                                             index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str | None] = mapped_column(String(60))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    phone_normalized: Mapped[str | None] = mapped_column(String(20), index=True)
+    wechat: Mapped[str | None] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(254))
+    is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+
+class OwnershipEvent(db.Model):
+    __tablename__ = "ownership_events"
+    __table_args__ = (Index("ix_ownership_events_customer_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[OwnershipChange] = mapped_column(enum_column(OwnershipChange,
+                                                              name="ownership_change"))
+    from_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    to_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    from_user = relationship("User", foreign_keys=[from_user_id])
+    to_user = relationship("User", foreign_keys=[to_user_id])
+    by_user = relationship("User", foreign_keys=[by_user_id])

@@ -1,0 +1,203 @@
+"""Office work on customers: import from CSV/XLSX with a preview, export the filtered list.
+
+    GET  /customers/import           the upload form (file, owner)
+    POST /customers/import           check the file, keep the preview in Redis → preview page
+    GET  /customers/import/<token>   the preview: every row will import, has errors, or is a
+                                     duplicate; nothing is written yet
+    POST /customers/import/<token>   import the good rows in one transaction
+    GET  /customers/export.xlsx      the customer list as filtered (same arguments as the list)
+    GET  /customers/export.csv
+"""
+
+from flask import Blueprint, Response, flash, request, send_file, stream_with_context, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+
+from crm import access
+from crm.access import roles_required
+from crm.accounts.models import Role, User
+from crm.clock import utcnow
+from crm.customers import exporting
+from crm.customers.importing import (
+    COLUMNS,
+    MAX_BYTES,
+    MAX_ROWS,
+    NO_FILE,
+    TOO_BIG,
+    ImportRefused,
+    check_file,
+    duplicate_message,
+    import_rows,
+    load_preview,
+    owner_choices,
+    owner_load_warning,
+    put_back,
+    row_message,
+    store_preview,
+)
+from crm.customers.listing import ListParams
+from crm.customers.office_forms import ConfirmImportForm, ImportForm
+from crm.errors import DomainError, render_error
+from crm.extensions import db
+from crm.forms import show_domain_error
+from crm.htmx import form_error_status, redirect_after_post, render_page
+
+bp = Blueprint("customer_office", __name__, url_prefix="/customers")
+
+# The upload may be larger than other forms: the file and a little form around it.
+UPLOAD_REQUEST_LIMIT = MAX_BYTES + 256 * 1024
+# Rows listed on the preview; the counts above them cover the whole file.
+PREVIEW_PROBLEM_ROWS = 500
+PREVIEW_IMPORTABLE_ROWS = 100
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.url_value_preprocessor
+def _allow_the_upload(endpoint, _values):
+    # Runs before any before_request hook reads the form (the CSRF check does).
+    if endpoint == "customer_office.upload":
+        request.max_content_length = UPLOAD_REQUEST_LIMIT
+
+
+@bp.before_request
+@roles_required(Role.OFFICE, Role.ADMIN)
+def _office_only():
+    return None  # the decorator refuses everyone but office and admin
+
+
+@bp.errorhandler(413)
+def _upload_too_large(error):
+    # Raised while the CSRF check reads the body, before the role check: only office and
+    # admin get the form back (it lists the reps); everyone else gets the plain error page.
+    if not current_user.is_authenticated or not access.may_import_export(current_user):
+        return render_error(error)
+    form = _import_form(formdata=None)
+    form.file.errors = [TOO_BIG]
+    return _upload_page(form, status=413)
+
+
+def _import_form(**kwargs) -> ImportForm:
+    return ImportForm(owners=owner_choices(current_user), **kwargs)
+
+
+def _upload_page(form: ImportForm, status: int = 200):
+    return render_page("customers/import.html", form=form, columns=COLUMNS,
+                       max_rows=MAX_ROWS, status=status)
+
+
+def _chosen_owner(owner_id: int | None) -> User | None:
+    if not owner_id:
+        return None
+    owners = {user.id: user for user in owner_choices(current_user)}
+    if owner_id not in owners:
+        raise DomainError(_("Choose an owner from the list."), field="owner_id")
+    return owners[owner_id]
+
+
+
+def _expired():
+    """An unknown, expired, used or someone else's preview: all look the same."""
+    form = _import_form(formdata=None)
+    form.form_errors.append(_("This preview has expired or was already imported. Upload "
+                              "the file again."))
+    return _upload_page(form, status=404)
+
+
+# Import ----------------------------------------------------------------------------------
+
+@bp.get("/import")
+def new_import():
+    return _upload_page(_import_form())
+
+
+@bp.post("/import")
+def upload():
+    form = _import_form()
+    if form.validate_on_submit():
+        upload_file = form.file.data
+        try:
+            owner = _chosen_owner(form.owner_id.data)
+            if upload_file is None or not getattr(upload_file, "filename", ""):
+                raise ImportRefused(NO_FILE)
+            checked = check_file(upload_file.stream.read(MAX_BYTES + 1))
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            preview = store_preview(current_user, owner, upload_file.filename, checked)
+            return redirect_after_post(url_for(".preview", token=preview.token))
+    return _upload_page(form, status=form_error_status())
+
+
+@bp.get("/import/<token>")
+def preview(token: str):
+    found = load_preview(current_user, token)
+    if found is None:
+        return _expired()
+    owner = db.session.get(User, found.owner_id) if found.owner_id else None
+    counts = found.counts()
+    return render_page(
+        "customers/import_preview.html", preview=found, owner=owner, counts=counts,
+        problems=[row for row in found.rows if row["status"] != "ok"][:PREVIEW_PROBLEM_ROWS],
+        importable=found.importable()[:PREVIEW_IMPORTABLE_ROWS],
+        over_limit=owner_load_warning(owner, counts["ok"]), form=ConfirmImportForm(),
+        row_message=row_message, duplicate_message=duplicate_message)
+
+
+@bp.post("/import/<token>")
+def confirm(token: str):
+    # The CSRF check has run already; the preview is taken, so a second click finds nothing.
+    found = load_preview(current_user, token, take=True)
+    if found is None:
+        return _expired()
+    try:
+        result = import_rows(found, current_user)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect_after_post(url_for(".new_import"))
+    except Exception:
+        db.session.rollback()
+        put_back(found)  # nothing was written; let them try again
+        raise
+    flash(ngettext("%(num)d customer imported.", "%(num)d customers imported.",
+                   len(result.imported)), "success")
+    if result.skipped:
+        flash(ngettext("%(num)d row was not imported: the customer was added by someone else "
+                       "after the check.",
+                       "%(num)d rows were not imported: the customers were added by someone "
+                       "else after the check.", result.skipped), "error")
+    tab = "pool" if found.owner_id is None else None
+    return redirect_after_post(url_for("customers.index", tab=tab))
+
+
+# Export ----------------------------------------------------------------------------------
+
+def _download_name(extension: str) -> str:
+    return f"customers-{utcnow():%Y%m%d-%H%M}.{extension}"
+
+
+@bp.get("/export.csv")
+def export_csv():
+    user = current_user._get_current_object()
+    params = ListParams.from_args(request.args, user)
+    exporting.record_export(user, params, "csv", exporting.count_rows(user, params))
+    export = exporting.Export(user, params)
+    response = Response(stream_with_context(exporting.csv_chunks(export)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{_download_name("csv")}"')
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/export.xlsx")
+def export_xlsx():
+    user = current_user._get_current_object()
+    params = ListParams.from_args(request.args, user)
+    exporting.record_export(user, params, "xlsx", exporting.count_rows(user, params))
+    response = send_file(exporting.xlsx_file(exporting.Export(user, params)),
+                         mimetype=XLSX_MIMETYPE,
+                         as_attachment=True, download_name=_download_name("xlsx"))
+    response.headers["Cache-Control"] = "no-store"
+    return response

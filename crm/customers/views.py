@@ -1,0 +1,444 @@
+"""The customer card, the lists and search, the pool and transfers."""
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from crm import access
+from crm.accounts.models import Role, User
+from crm.audit.log import record
+from crm.audit.models import AuditAction
+from crm.customers import pool
+from crm.customers.editing import (
+    DuplicateCustomer,
+    create_customer,
+    delete_contact,
+    parse_tags,
+    save_contact,
+    update_section,
+)
+from crm.customers.forms import (
+    SECTION_FORMS,
+    SECTION_TITLES,
+    SIZE_BAND_LABELS,
+    ContactForm,
+    NewCustomerForm,
+    ReleaseForm,
+    TransferForm,
+)
+from crm.customers.history import timeline
+from crm.customers.listing import TAB_LABELS, ListParams, customer_query, tabs_for
+from crm.customers.models import (
+    CHANGE_LABELS,
+    GENDER_LABELS,
+    KIND_LABELS,
+    TIER_LABELS,
+    Contact,
+    Customer,
+)
+from crm.customers.ownership import transfer_customers
+from crm.customers.phones import InvalidPhone, display_phone, normalise_phone
+from crm.errors import DomainError, StaleEdit
+from crm.extensions import db
+from crm.forms import choices, show_domain_error
+from crm.htmx import form_error_status, is_fragment_request, redirect_after_post, render_page
+from crm.pagination import keyset_page
+
+bp = Blueprint("customers", __name__, url_prefix="/customers")
+PAGE_SIZE = 30
+
+
+@bp.before_request
+@login_required
+def _signed_in_only():
+    return None
+
+
+@bp.context_processor
+def _labels():
+    return {"tier_labels": TIER_LABELS, "kind_labels": KIND_LABELS,
+            "gender_labels": GENDER_LABELS, "change_labels": CHANGE_LABELS,
+            "size_band_labels": SIZE_BAND_LABELS, "display_phone": display_phone}
+
+
+def get_customer_or_404(customer_id: int) -> Customer:
+    """The customer, if the current user may see it; 404 otherwise (existence not confirmed)."""
+    scope = access.customers_scope(current_user).options(
+        joinedload(Customer.owner), joinedload(Customer.referrer),
+        selectinload(Customer.contacts), selectinload(Customer.tags))
+    return access.get_visible_or_404(scope, Customer, customer_id)
+
+
+def _editable_or_404(customer_id: int) -> Customer:
+    customer = get_customer_or_404(customer_id)
+    if not access.may_edit_customer(current_user, customer):
+        abort(403)
+    return customer
+
+
+def _assignable_users() -> list[User]:
+    """Active reps and managers the current user may hand customers to."""
+    query = access.users_scope(current_user).where(
+        User.active.is_(True), User.role.in_([Role.REP, Role.MANAGER])).order_by(User.name)
+    return list(db.session.scalars(query))
+
+
+# Lists -----------------------------------------------------------------------------------
+
+def _filter_options() -> dict:
+    def distinct_values(column):
+        return list(db.session.scalars(
+            select(column).where(column.is_not(None)).distinct().order_by(column).limit(200)))
+
+    return {"industries": distinct_values(Customer.industry),
+            "regions": distinct_values(Customer.region)}
+
+
+@bp.get("")
+def index():
+    params = ListParams.from_args(request.args, current_user)
+    query = customer_query(current_user, params).options(joinedload(Customer.owner),
+                                                         selectinload(Customer.tags))
+    page = keyset_page(query, [Customer.id.desc()], request.args.get("after"), PAGE_SIZE)
+    context = {"page": page, "params": params, "tabs": tabs_for(current_user),
+               "tab_labels": TAB_LABELS}
+    if is_fragment_request():
+        return render_page("customers/index.html", "customers/_rows.html", **context)
+    owners = _assignable_users() if current_user.role != Role.REP else []
+    transfer_form = TransferForm() if access.may_transfer(current_user) else None
+    if transfer_form is not None:
+        transfer_form.to_user_id.choices = choices([("", "—")] + [(u.id, u.name) for u in owners])
+    return render_page("customers/index.html", owners=owners, transfer_form=transfer_form,
+                       **_filter_options(), **context)
+
+
+# Creating --------------------------------------------------------------------------------
+
+def _new_form(**kwargs) -> NewCustomerForm:
+    form = NewCustomerForm(**kwargs)
+    owners = _assignable_users()
+    form.owner_id.choices = choices([("", _("Nobody: the public pool"))]
+                                    + [(u.id, u.name) for u in owners])
+    return form
+
+
+@bp.get("/new")
+def new():
+    default_owner = current_user.id if current_user.role in (Role.REP, Role.MANAGER) else None
+    return render_page("customers/new.html", form=_new_form(owner_id=default_owner))
+
+
+@bp.post("")
+def create():
+    form = _new_form()
+    duplicates = []
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in form.data
+                  if name not in ("csrf_token", "owner_id", "tags")}
+        try:
+            owner = _chosen_owner(form.owner_id.data)
+            protection_days, _limit = pool.pool_rules(owner) if owner else (30, 0)
+            customer = create_customer(values, current_user, owner=owner,
+                                       protection_days=protection_days,
+                                       tags=parse_tags(form.tags.data))
+        except DuplicateCustomer as error:
+            db.session.rollback()
+            duplicates = [_duplicate_view(c) for c in error.existing]
+            form.form_errors.append(error.message)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s is added.", name=customer.name), "success")
+            return redirect_after_post(url_for("customers.show", customer_id=customer.id))
+    return render_page("customers/new.html", form=form, duplicates=duplicates,
+                       status=form_error_status())
+
+
+def _chosen_owner(owner_id: int | None) -> User | None:
+    """Reps always own what they add; others choose an owner or the pool."""
+    if current_user.role == Role.REP:
+        return current_user._get_current_object()
+    if not owner_id:
+        return None
+    allowed = {u.id: u for u in _assignable_users()}
+    if owner_id not in allowed:
+        raise DomainError(_("Choose an owner from the list."), field="owner_id")
+    return allowed[owner_id]
+
+
+def _duplicate_view(customer: Customer) -> dict:
+    """What the user may learn of an existing customer: all of it if they may see it,
+    otherwise only that it exists and who owns it."""
+    visible = db.session.scalar(access.customers_scope(current_user)
+                                .where(Customer.id == customer.id)
+                                .with_only_columns(Customer.id)) is not None
+    return {"id": customer.id if visible else None, "name": customer.name,
+            "owner": customer.owner.name if customer.owner else None, "visible": visible}
+
+
+
+# The card --------------------------------------------------------------------------------
+
+def _card_context(customer: Customer) -> dict:
+    return {
+        "customer": customer,
+        "sections": SECTION_TITLES,
+        "show_contact_details": access.may_see_contact_details(current_user, customer),
+        "may_edit": access.may_edit_customer(current_user, customer),
+        "may_claim": access.may_claim(current_user) and customer.owner_id is None,
+        "may_release": customer.owner_id is not None and (
+            customer.owner_id == current_user.id or access.may_edit_customer(current_user,
+                                                                              customer)),
+        "may_transfer": access.may_transfer(current_user) and customer.owner_id is not None,
+        "days_left": pool.days_left(customer),
+        "warning_days": pool.warning_days(customer.owner) if customer.owner else 0,
+        "timeline": timeline(customer.id),
+        "release_form": ReleaseForm(),
+    }
+
+
+@bp.get("/<int:customer_id>")
+def show(customer_id: int):
+    customer = get_customer_or_404(customer_id)
+    context = _card_context(customer)
+    if context["may_transfer"]:
+        form = TransferForm(customer_ids=[customer.id])
+        form.to_user_id.choices = choices([("", "—")] + [(u.id, u.name)
+                                                         for u in _assignable_users()])
+        context["transfer_form"] = form
+    response = render_page("customers/show.html", **context)
+    # Viewing a card is personal data processing: recorded, after the page is rendered.
+    record(AuditAction.VIEW, current_user.id, customer.id)
+    db.session.commit()
+    return response
+
+
+def _section_form(section: str, customer: Customer, formdata=None):
+    if section not in SECTION_FORMS:
+        abort(404)
+    data = {name: getattr(customer, name, None) for name in SECTION_FORMS[section]()._fields
+            if name not in ("csrf_token", "version")}
+    data.update(kind=customer.kind.value, tier=customer.tier.value,
+                gender=customer.gender.value if customer.gender else "",
+                tags=", ".join(t.name for t in customer.tags),
+                referrer=customer.referrer.name if customer.referrer else "",
+                version=customer.version)
+    if formdata is not None:
+        return SECTION_FORMS[section](formdata=formdata)
+    return SECTION_FORMS[section](data=data)
+
+
+@bp.get("/<int:customer_id>/sections/<section>")
+def show_section(customer_id: int, section: str):
+    customer = get_customer_or_404(customer_id)
+    if section not in SECTION_FORMS:
+        abort(404)
+    return render_page("customers/show.html", "customers/_section.html", section=section,
+                       **_card_context(customer))
+
+
+@bp.get("/<int:customer_id>/sections/<section>/edit")
+def edit_section(customer_id: int, section: str):
+    customer = _editable_or_404(customer_id)
+    form = _section_form(section, customer)
+    return render_page("customers/section_edit.html", "customers/_section_form.html",
+                       customer=customer, section=section, form=form,
+                       section_title=SECTION_TITLES[section])
+
+
+def _resolve_referrer(text: str | None, customer: Customer) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        phone = normalise_phone(text)
+    except InvalidPhone:
+        phone = None
+    scope = access.customers_scope(current_user).with_only_columns(Customer.id)
+    condition = Customer.phone_normalized == phone if phone else Customer.name == text
+    found = list(db.session.scalars(scope.where(condition, Customer.id != customer.id).limit(2)))
+    if len(found) != 1:
+        raise DomainError(_("No single customer matches this name or phone."),
+                          field="referrer")
+    return found[0]
+
+
+@bp.post("/<int:customer_id>/sections/<section>")
+def update_section_view(customer_id: int, section: str):
+    customer = _editable_or_404(customer_id)
+    form = _section_form(section, customer, formdata=request.form)
+    stale = None
+    if form.validate_on_submit():
+        values = {name: field.data for name, field in form._fields.items()
+                  if name not in ("csrf_token", "version", "referrer", "tags")}
+        try:
+            if "tags" in form._fields:
+                values["tags"] = parse_tags(form.tags.data)
+            if "referrer" in form._fields:
+                values["referrer_id"] = _resolve_referrer(form.referrer.data, customer)
+            try:
+                opened = int(form.version.data)
+            except (TypeError, ValueError):
+                opened = -1
+            update_section(customer, opened, section, values, current_user)
+            db.session.commit()
+        except (StaleEdit, StaleDataError):
+            db.session.rollback()
+            customer = get_customer_or_404(customer_id)
+            stale = customer
+            form.form_errors.append(StaleEdit().message)
+            form.version.data = customer.version
+        except DuplicateCustomer as error:
+            db.session.rollback()
+            form.form_errors.append(error.message)
+            form.duplicates = [_duplicate_view(c) for c in error.existing]
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            if is_fragment_request():
+                customer = get_customer_or_404(customer_id)
+                return render_page("customers/show.html", "customers/_section.html",
+                                   section=section, **_card_context(customer))
+            flash(_("Saved."), "success")
+            return redirect_after_post(url_for("customers.show", customer_id=customer_id))
+    status = form_error_status()
+    return render_page("customers/section_edit.html", "customers/_section_form.html",
+                       customer=customer, section=section, form=form, stale=stale,
+                       section_title=SECTION_TITLES[section],
+                       status=409 if stale is not None and status == 422 else status)
+
+
+# Contacts --------------------------------------------------------------------------------
+
+def _contact_or_404(customer: Customer, contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or contact.customer_id != customer.id:
+        abort(404)
+    return contact
+
+
+@bp.get("/<int:customer_id>/contacts/new")
+def new_contact(customer_id: int):
+    customer = _editable_or_404(customer_id)
+    return render_page("customers/contact_form.html", customer=customer, contact=None,
+                       form=ContactForm())
+
+
+@bp.post("/<int:customer_id>/contacts")
+def create_contact(customer_id: int):
+    return _save_contact(_editable_or_404(customer_id), None)
+
+
+@bp.get("/<int:customer_id>/contacts/<int:contact_id>/edit")
+def edit_contact(customer_id: int, contact_id: int):
+    customer = _editable_or_404(customer_id)
+    contact = _contact_or_404(customer, contact_id)
+    return render_page("customers/contact_form.html", customer=customer, contact=contact,
+                       form=ContactForm(obj=contact))
+
+
+@bp.post("/<int:customer_id>/contacts/<int:contact_id>")
+def update_contact(customer_id: int, contact_id: int):
+    customer = _editable_or_404(customer_id)
+    return _save_contact(customer, _contact_or_404(customer, contact_id))
+
+
+def _save_contact(customer: Customer, contact: Contact | None):
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            save_contact(customer, form.data, current_user, contact)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Contact saved."), "success")
+            return redirect_after_post(url_for("customers.show", customer_id=customer.id)
+                                       + "#contacts")
+    return render_page("customers/contact_form.html", customer=customer, contact=contact,
+                       form=form, status=form_error_status())
+
+
+@bp.post("/<int:customer_id>/contacts/<int:contact_id>/delete")
+def destroy_contact(customer_id: int, contact_id: int):
+    customer = _editable_or_404(customer_id)
+    delete_contact(customer, _contact_or_404(customer, contact_id), current_user)
+    db.session.commit()
+    flash(_("Contact removed."), "success")
+    return redirect_after_post(url_for("customers.show", customer_id=customer.id) + "#contacts")
+
+
+# The pool and transfers ------------------------------------------------------------------
+
+@bp.post("/<int:customer_id>/claim")
+def claim(customer_id: int):
+    customer = get_customer_or_404(customer_id)
+    if not access.may_claim(current_user):
+        abort(403)
+    try:
+        pool.claim_customer(customer.id, current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect_after_post(url_for("customers.show", customer_id=customer_id))
+    flash(_("%(name)s is yours now.", name=customer.name), "success")
+    return redirect_after_post(url_for("customers.show", customer_id=customer_id))
+
+
+@bp.post("/<int:customer_id>/release")
+def release(customer_id: int):
+    customer = get_customer_or_404(customer_id)
+    form = ReleaseForm()
+    if customer.owner_id != current_user.id and not access.may_edit_customer(current_user,
+                                                                             customer):
+        abort(403)
+    if form.validate_on_submit():
+        try:
+            pool.release_customer(customer, current_user, form.reason.data)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is back in the pool.", name=customer.name), "success")
+            return redirect_after_post(url_for("customers.show", customer_id=customer_id))
+    else:
+        flash(_("Say why you release this customer."), "error")
+    return redirect_after_post(url_for("customers.show", customer_id=customer_id))
+
+
+@bp.post("/transfer")
+def transfer():
+    if not access.may_transfer(current_user):
+        abort(403)
+    form = TransferForm()
+    back = request.form.get("back") or url_for("customers.index")
+    if not back.startswith("/") or back.startswith("//"):
+        back = url_for("customers.index")
+    if not form.validate_on_submit() or not form.customer_ids.data:
+        flash(_("Choose the customers and who receives them."), "error")
+        return redirect_after_post(back)
+    visible = list(db.session.scalars(
+        access.customers_scope(current_user).where(Customer.id.in_(form.customer_ids.data),
+                                                   Customer.owner_id.is_not(None))
+        .with_only_columns(Customer.id)))
+    receivers = {u.id: u for u in _assignable_users()}
+    receiver = receivers.get(form.to_user_id.data)
+    if receiver is None or len(visible) != len(set(form.customer_ids.data)):
+        abort(404)
+    try:
+        moved = transfer_customers(visible, receiver, current_user, form.reason.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("%(count)d customers transferred to %(name)s.", count=moved,
+                name=receiver.name), "success")
+    return redirect_after_post(back)

@@ -1,0 +1,63 @@
+"""Access-matrix rows for customers: the card, the lists, the pool and transfers.
+
+Whose customer is whose: rep, rep2 and their manager are one team (sh1); region_manager leads
+the region above sh1 and hz; rep3 and manager2 are another region; office and admin see all.
+"""
+
+from tests.access_matrix import TO_LOGIN, Route, signed_in
+
+# Who sees the rep's customer (owned by rep, in sh1).
+SEES_REPS_CUSTOMER = {"anonymous": TO_LOGIN, "rep": 200, "rep2": 404, "manager": 200,
+                      "region_manager": 200, "rep3": 404, "manager2": 404, "office": 200,
+                      "admin": 200}
+
+
+def _with(base: dict, ok: int) -> dict:
+    """The same visibility, with `ok` where the base says 200."""
+    return {role: (ok if status == 200 else status) for role, status in base.items()}
+
+
+def _rep_customer(w) -> str:
+    return f"/customers/{w.customers.rep}"
+
+
+CUSTOMER_ROUTES: list[Route] = [
+    Route("GET", "/customers", signed_in(200)),
+    Route("GET", "/customers/new", signed_in(200)),
+    Route("POST", "/customers", signed_in(303),
+          data=lambda w: {"kind": "person", "name": "矩阵新客户", "tier": "general",
+                          "owner_id": ""}),
+    Route("GET", "/customers/<int:customer_id>", SEES_REPS_CUSTOMER, url=_rep_customer),
+    Route("GET", "/customers/<int:customer_id>/sections/<section>", SEES_REPS_CUSTOMER,
+          url=lambda w: f"{_rep_customer(w)}/sections/basics"),
+    Route("GET", "/customers/<int:customer_id>/sections/<section>/edit", SEES_REPS_CUSTOMER,
+          url=lambda w: f"{_rep_customer(w)}/sections/profile/edit"),
+    Route("POST", "/customers/<int:customer_id>/sections/<section>",
+          _with(SEES_REPS_CUSTOMER, 303), url=lambda w: f"{_rep_customer(w)}/sections/profile",
+          data=lambda w: {"version": str(w.version_of(w.customers.rep)),
+                          "needs": "想要更快的交付"}),
+    Route("GET", "/customers/<int:customer_id>/contacts/new", SEES_REPS_CUSTOMER,
+          url=lambda w: f"{_rep_customer(w)}/contacts/new"),
+    Route("POST", "/customers/<int:customer_id>/contacts", _with(SEES_REPS_CUSTOMER, 303),
+          url=lambda w: f"{_rep_customer(w)}/contacts",
+          data=lambda w: {"name": "采购经理", "phone": "13512345678"}),
+    Route("GET", "/customers/<int:customer_id>/contacts/<int:contact_id>/edit",
+          SEES_REPS_CUSTOMER, url=lambda w: f"{_rep_customer(w)}/contacts/{w.contact}/edit"),
+    Route("POST", "/customers/<int:customer_id>/contacts/<int:contact_id>",
+          _with(SEES_REPS_CUSTOMER, 303),
+          url=lambda w: f"{_rep_customer(w)}/contacts/{w.contact}",
+          data=lambda w: {"name": "王经理", "phone": "13512345679"}),
+    Route("POST", "/customers/<int:customer_id>/contacts/<int:contact_id>/delete",
+          _with(SEES_REPS_CUSTOMER, 303),
+          url=lambda w: f"{_rep_customer(w)}/contacts/{w.contact}/delete"),
+    Route("POST", "/customers/<int:customer_id>/claim",
+          {**signed_in(303), "office": 403, "admin": 403},
+          url=lambda w: f"/customers/{w.customers.pool}/claim"),
+    Route("POST", "/customers/<int:customer_id>/release", _with(SEES_REPS_CUSTOMER, 303),
+          url=lambda w: f"{_rep_customer(w)}/release", data=lambda w: {"reason": "不再需要"}),
+    Route("POST", "/customers/transfer",
+          {"anonymous": TO_LOGIN, "rep": 403, "rep2": 403, "manager": 303,
+           "region_manager": 303, "rep3": 403, "manager2": 404, "office": 303, "admin": 303},
+          data=lambda w: {"customer_ids": str(w.customers.rep2), "to_user_id": str(w.rep.id),
+                          "reason": "调整"}),
+]
