@@ -137,3 +137,27 @@ def test_reps_cannot_pick_another_owner(world, login_as):
     html = login_as("rep").get("/customers/new").get_data(as_text=True)
     assert 'name="owner_id"' not in html
     assert 'name="owner_id"' in login_as("office").get("/customers/new").get_data(as_text=True)
+
+
+def test_pool_contact_details_cannot_be_searched_out(world, login_as):
+    rep = login_as("rep")
+    for needle in ("1360013", "13600136000", "sunqi88"):
+        assert _names(rep.get(f"/customers?tab=pool&q={needle}").get_data(as_text=True)) \
+            == set()
+    office = login_as("office")
+    assert _names(office.get("/customers?tab=pool&q=1360013").get_data(as_text=True)) \
+        == {"孙七"}
+    rep.post_form(f"/customers/{world.customers.pool}/claim")
+    assert _names(rep.get("/customers?tab=mine&q=sunqi88").get_data(as_text=True)) \
+        == {"孙七"}
+
+
+def test_searching_keeps_the_transfer_ticks(world, login_as):
+    fragment = login_as("manager").get("/customers?tab=team&q=zs",
+                                       headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'name="customer_ids"' in fragment
+
+
+def test_odd_numbers_in_filters_are_ignored(world, login_as):
+    assert login_as("manager").get("/customers?tab=team&silent_days=²&owner_id=³") \
+        .status_code == 200

@@ -25,7 +25,8 @@ def safe_next_url(candidate: str | None, default: str) -> str:
     if not candidate:
         return default
     parts = urlsplit(candidate)
-    if parts.scheme or parts.netloc or not candidate.startswith("/") or candidate.startswith("//"):
+    if (parts.scheme or parts.netloc or not candidate.startswith("/")
+            or candidate.startswith(("//", "/\\")) or "\\" in candidate):
         return default
     return candidate
 

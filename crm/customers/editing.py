@@ -148,16 +148,19 @@ def update_section(customer: Customer, expected_version: int, section: str, valu
     if customer.version != expected_version:
         raise StaleEdit()
     values = {k: v for k, v in values.items() if k in SECTIONS[section]}
-    if "phone" in values or "name" in values or "organisation" in values:
+    phone_changed = False
+    if "phone" in values:
         try:
-            phone = normalise_phone(values.get("phone", customer.phone))
+            phone_changed = normalise_phone(values["phone"]) != customer.phone_normalized
         except InvalidPhone as error:
             raise DomainError(PHONE_ERROR, field="phone") from error
+    name = (values.get("name", customer.name), values.get("organisation", customer.organisation))
+    name_changed = name != (customer.name, customer.organisation)
+    if phone_changed or name_changed:
+        # Only what changes can become a duplicate of someone else.
         duplicates = find_duplicates(
-            phone_normalized=phone if "phone" in values else None,
-            name=values.get("name", customer.name) if "name" in values or "organisation"
-            in values else None,
-            organisation=values.get("organisation", customer.organisation),
+            phone_normalized=normalise_phone(values["phone"]) if phone_changed else None,
+            name=name[0] if name_changed else None, organisation=name[1],
             exclude_id=customer.id)
         if duplicates:
             raise DuplicateCustomer(duplicates)

@@ -45,7 +45,7 @@ class ListParams:
 
         def number(name):
             value = (args.get(name) or "").strip()
-            return int(value) if value.isdigit() else None
+            return int(value) if value.isdecimal() and value.isascii() else None
 
         return cls(tab=tab, q=(args.get("q") or "").strip()[:100],
                    tier=args.get("tier") if args.get("tier") in set(Tier) else "",
@@ -67,14 +67,8 @@ class ListParams:
 
 def customer_query(user: User, params: ListParams) -> Select:
     """Customers the user may see in this tab, narrowed by search and filters."""
-    query = access.customers_scope(user)
-    if params.tab == "mine":
-        query = query.where(Customer.owner_id == user.id)
-    elif params.tab == "team":
-        query = query.where(Customer.owner_id.is_not(None))
-    elif params.tab == "pool":
-        query = query.where(Customer.owner_id.is_(None))
-    query = apply_search(query, params.q)
+    query = apply_search(access.customers_in_tab(user, params.tab), params.q,
+                         contact_details_in_pool=user.role in access.SEES_EVERY_TEAM)
     if params.tier:
         query = query.where(Customer.tier == Tier(params.tier))
     for field in ("industry", "region", "size_band"):

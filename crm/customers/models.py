@@ -104,8 +104,10 @@ class Customer(db.Model):
     # None while owned means protected for good (a won deal); None in the pool means nothing.
     protected_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    # Lower-cased names, organisation, contacts, phone digits, tags and their pinyin.
+    # Lower-cased names, organisation, contacts' names, tags and their pinyin...
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # ...and, apart, phone digits and WeChat: searched only where the user may see them.
+    search_contact: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -61,5 +61,5 @@ def hand_over_customers(from_user: User, to_user: User | None, by: User) -> int:
         raise DomainError(_l("Hand the customers to another active colleague."),
                           field="handover_to")
     ids = list(db.session.scalars(select(Customer.id).where(Customer.owner_id == from_user.id)))
-    return _move(ids, to_user, by, OwnershipChange.HANDOVER,
-                 str(_l("Handover: %(name)s left", name=from_user.name)))
+    # The event names who it came from; no reason text, which would be frozen in one language.
+    return _move(ids, to_user, by, OwnershipChange.HANDOVER, None)

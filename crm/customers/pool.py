@@ -60,9 +60,14 @@ def release_customer(customer: Customer, user: User, reason: str) -> None:
     if customer.owner_id is None:
         raise DomainError(_l("This customer is already in the pool."))
     previous = customer.owner_id
-    customer.owner_id = None
-    customer.claimed_at = None
-    customer.protected_until = None
+    # Conditional, like a claim: if the owner changed meanwhile, nothing is released.
+    result = db.session.execute(
+        update(Customer).where(Customer.id == customer.id, Customer.owner_id == previous)
+        .values(owner_id=None, claimed_at=None, protected_until=None,
+                version=Customer.version + 1)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise DomainError(_l("This customer changed hands a moment ago; nothing was released."))
     log_one(customer.id, OwnershipChange.RELEASE, from_user_id=previous, by_user_id=user.id,
             reason=reason[:300])
 

@@ -30,28 +30,45 @@ def _phone_forms(normalised: str | None) -> list[str]:
     return [digits, national]
 
 
+def _joined(forms: list[str]) -> str:
+    return SEPARATOR.join(dict.fromkeys(f for f in forms if f))
+
+
 def build_search_text(customer: Customer) -> str:
     forms = _name_forms(customer.name) + _name_forms(customer.organisation)
-    forms += _phone_forms(customer.phone_normalized)
     for contact in customer.contacts:
-        forms += _name_forms(contact.name) + _phone_forms(contact.phone_normalized)
+        forms += _name_forms(contact.name)
     forms += [tag.name.lower() for tag in customer.tags]
+    return _joined(forms)
+
+
+def build_search_contact(customer: Customer) -> str:
+    forms = _phone_forms(customer.phone_normalized)
+    for contact in customer.contacts:
+        forms += _phone_forms(contact.phone_normalized)
     if customer.wechat:
         forms.append(customer.wechat.lower())
-    unique = list(dict.fromkeys(f for f in forms if f))
-    return SEPARATOR.join(unique)
+    return _joined(forms)
 
 
 def refresh_search_text(customer: Customer) -> None:
     customer.search_text = build_search_text(customer)
+    customer.search_contact = build_search_contact(customer)
 
 
-def apply_search(query: Select, text: str | None) -> Select:
-    """Narrow a customer query to what `text` finds; a blank search finds everything."""
+def apply_search(query: Select, text: str | None, *, contact_details_in_pool: bool) -> Select:
+    """Narrow a customer query to what `text` finds; a blank search finds everything.
+
+    Phone digits and WeChat match only customers whose details the user may see: a pool
+    customer's number must not be guessable digit by digit through the search box.
+    """
     needle = (text or "").strip().lower()
     if not needle:
         return query
     # "138 0013-8000" is a phone number typed with separators: search its digits.
     if _PHONE_TYPED.fullmatch(needle):
         needle = _NON_DIGITS.sub("", needle)
-    return query.where(Customer.search_text.contains(needle, autoescape=True))
+    by_contact = Customer.search_contact.contains(needle, autoescape=True)
+    if not contact_details_in_pool:
+        by_contact = by_contact & Customer.owner_id.is_not(None)
+    return query.where(Customer.search_text.contains(needle, autoescape=True) | by_contact)

@@ -9,6 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm import access
 from crm.accounts.models import Role, User
+from crm.accounts.views import safe_next_url
 from crm.audit.log import record
 from crm.audit.models import AuditAction
 from crm.customers import pool
@@ -103,12 +104,13 @@ def index():
     query = customer_query(current_user, params).options(joinedload(Customer.owner),
                                                          selectinload(Customer.tags))
     page = keyset_page(query, [Customer.id.desc()], request.args.get("after"), PAGE_SIZE)
+    may_transfer = access.may_transfer(current_user)
     context = {"page": page, "params": params, "tabs": tabs_for(current_user),
-               "tab_labels": TAB_LABELS}
+               "tab_labels": TAB_LABELS, "may_transfer": may_transfer}
     if is_fragment_request():
         return render_page("customers/index.html", "customers/_rows.html", **context)
     owners = _assignable_users() if current_user.role != Role.REP else []
-    transfer_form = TransferForm() if access.may_transfer(current_user) else None
+    transfer_form = TransferForm() if may_transfer else None
     if transfer_form is not None:
         transfer_form.to_user_id.choices = choices([("", "—")] + [(u.id, u.name) for u in owners])
     return render_page("customers/index.html", owners=owners, transfer_form=transfer_form,
@@ -177,7 +179,8 @@ def _duplicate_view(customer: Customer) -> dict:
     visible = db.session.scalar(access.customers_scope(current_user)
                                 .where(Customer.id == customer.id)
                                 .with_only_columns(Customer.id)) is not None
-    return {"id": customer.id if visible else None, "name": customer.name,
+    return {"id": customer.id if visible else None,
+            "name": customer.name if visible else None,
             "owner": customer.owner.name if customer.owner else None, "visible": visible}
 
 
@@ -401,7 +404,8 @@ def release(customer_id: int):
     if form.validate_on_submit():
         try:
             pool.release_customer(customer, current_user, form.reason.data)
-        except DomainError as error:
+        except (DomainError, StaleDataError) as error:
+            error = error if isinstance(error, DomainError) else StaleEdit()
             db.session.rollback()
             flash(error.message, "error")
         else:
@@ -418,9 +422,7 @@ def transfer():
     if not access.may_transfer(current_user):
         abort(403)
     form = TransferForm()
-    back = request.form.get("back") or url_for("customers.index")
-    if not back.startswith("/") or back.startswith("//"):
-        back = url_for("customers.index")
+    back = safe_next_url(request.form.get("back"), url_for("customers.index"))
     if not form.validate_on_submit() or not form.customer_ids.data:
         flash(_("Choose the customers and who receives them."), "error")
         return redirect_after_post(back)

@@ -58,6 +58,7 @@ def upgrade():
     sa.Column('protected_until', crm.columns.UTCDateTime(), nullable=True),
     sa.Column('last_contact_at', crm.columns.UTCDateTime(), nullable=True),
     sa.Column('search_text', sa.Text(), nullable=False),
+    sa.Column('search_contact', sa.Text(), server_default='', nullable=False),
     sa.Column('created_at', crm.columns.UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', crm.columns.UTCDateTime(), nullable=False),
