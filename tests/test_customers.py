@@ -218,3 +218,20 @@ def test_editing_wechat_is_not_blocked_by_an_unchanged_shared_phone(app, world, 
         "wechat": "zhangsan_wx"})
     assert response.status_code == 303
     assert _customer(app, world.customers.rep).wechat == "zhangsan_wx"
+
+
+def test_a_tag_created_meanwhile_is_reused(app, world):
+    from crm.customers.editing import _new_tag
+    from crm.customers.models import Tag
+
+    with app.app_context():
+        customer = db.session.get(Customer, world.customers.rep)
+        # Another request creates the tag after our look-up found none: our insert collides.
+        with db.engine.begin() as other:
+            other.execute(Tag.__table__.insert().values(name="同时创建"))
+        tag = _new_tag("同时创建")
+        customer.tags = [*customer.tags, tag]
+        db.session.commit()
+        assert sorted(t.name for t in customer.tags) == ["制造业", "同时创建"]
+        assert db.session.scalar(select(func.count()).select_from(Tag)
+                                 .where(Tag.name == "同时创建")) == 1

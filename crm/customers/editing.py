@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from crm.audit.log import record
 from crm.audit.models import AuditAction
@@ -53,14 +54,18 @@ def find_duplicates(*, phone_normalized: str | None, name: str | None,
 def set_tags(customer: Customer, names: list[str]) -> None:
     cleaned = list(dict.fromkeys(n.strip()[:40] for n in names if n and n.strip()))
     existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(cleaned)))}
-    tags = []
-    for name in cleaned:
-        tag = existing.get(name)
-        if tag is None:
+    customer.tags = [existing.get(name) or _new_tag(name) for name in cleaned]
+
+
+def _new_tag(name: str) -> Tag:
+    """Create a tag; if another request created it a moment ago, use theirs."""
+    try:
+        with db.session.begin_nested():
             tag = Tag(name=name)
             db.session.add(tag)
-        tags.append(tag)
-    customer.tags = tags
+        return tag
+    except IntegrityError:
+        return db.session.scalars(select(Tag).where(Tag.name == name)).one()
 
 
 def parse_tags(text: str | None) -> list[str]:

@@ -55,7 +55,7 @@ def _field_specs() -> dict:
         "address": _text(_l("Address"), 300),
         "needs": _long(_l("Needs")),
         "pain_points": _long(_l("Pain points")),
-        "preferences": _long(_l("Preferences")),
+        "preferences": _long(_l("Likes and preferences")),
         "personality": _long(_l("Personality")),
         "consumption_habits": _long(_l("Consumption habits")),
         "source_channel": _text(_l("Source channel"), 60),
