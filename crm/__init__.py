@@ -29,7 +29,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 # Every area's models, so that the metadata (and Alembic's autogenerate) sees all tables.
-MODEL_MODULES = ("crm.accounts.models", "crm.customers.models", "crm.audit.models")
+MODEL_MODULES = ("crm.accounts.models", "crm.customers.models", "crm.audit.models",
+                 "crm.followups.models")
 
 
 def _init_extensions(app: Flask) -> None:
@@ -90,11 +91,12 @@ def _register_blueprints(app: Flask) -> None:
     from crm.admin.views import bp as admin_bp
     from crm.customers.office_views import bp as customer_office_bp
     from crm.customers.views import bp as customers_bp
+    from crm.followups.views import bp as followups_bp
     from crm.system.views import bp as system_bp
     from crm.today.views import bp as today_bp
 
-    for blueprint in (accounts_bp, today_bp, customers_bp, customer_office_bp, admin_bp,
-                      system_bp):
+    for blueprint in (accounts_bp, today_bp, customers_bp, customer_office_bp, followups_bp,
+                      admin_bp, system_bp):
         app.register_blueprint(blueprint)
 
 

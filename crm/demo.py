@@ -139,6 +139,39 @@ def _seed_customers(fake) -> None:
 
     for rep in reps:
         for n in range(8):
-            add(rep, days_left=[2, 5, 12, 20, 25, 28, 29, 30][n])
+            customer = add(rep, days_left=[2, 5, 12, 20, 25, 28, 29, 30][n])
+            if customer is not None:
+                _seed_follow_ups(fake, customer, rep, now)
     for _ in range(25):
         add(None)
+
+
+SUMMARIES = ["上门拜访，介绍了产品方案，客户对价格比较关注", "电话沟通需求，约了下周面谈",
+             "演示了系统，采购负责人很感兴趣", "发送了报价单，等待客户内部审批",
+             "客户反馈竞品报价更低，需要申请折扣", "回访使用情况，客户满意"]
+NEXT_STEPS = ["发送正式报价", "约决策人面谈", "安排产品演示", "跟进审批进度", "准备合同"]
+
+
+def _seed_follow_ups(fake, customer, rep, now) -> None:
+    """A few weeks of visits and calls, the latest with a next step, some with the manager."""
+    from datetime import timedelta
+
+    from crm.followups.logging import log_follow_up
+    from crm.followups.models import FollowUpKind
+
+    manager = db.session.scalars(select(User).where(User.team_id == rep.team_id,
+                                                    User.role == Role.MANAGER)).first()
+    count = fake.random_int(1, 3)
+    for n in range(count):
+        kind = fake.random_element([FollowUpKind.VISIT, FollowUpKind.CALL, FollowUpKind.CALL])
+        when = now - timedelta(days=fake.random_int(1, 20) + 7 * (count - n),
+                               hours=fake.random_int(0, 8))
+        last = n == count - 1
+        ride_along = [manager] if manager and kind == FollowUpKind.VISIT and n == 0 else []
+        log_follow_up(customer, rep, kind=kind, occurred_at=when,
+                      summary=fake.random_element(SUMMARIES),
+                      location=customer.address if kind == FollowUpKind.VISIT else None,
+                      next_step=fake.random_element(NEXT_STEPS) if last else None,
+                      next_date=(now + timedelta(days=fake.random_int(-2, 7))).date()
+                      if last else None,
+                      companions=ride_along)

@@ -22,6 +22,10 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("today.index", _l("Today"), "today"),
     NavItem("customers.index", _l("Customers"), "customers"),
+    NavItem("followups.index", _l("My follow-ups"), "followups", roles=(Role.REP, Role.MANAGER),
+            phone=False),
+    NavItem("followups.ride_alongs", _l("My ride-alongs"), "ridealong",
+            roles=(Role.REP, Role.MANAGER), phone=False),
     NavItem("admin.users", _l("Users"), "users", roles=(Role.ADMIN,), phone=False),
     NavItem("admin.teams", _l("Teams"), "teams", roles=(Role.ADMIN,), phone=False),
     NavItem("system.index", _l("System"), "system", roles=(Role.ADMIN,), phone=False),

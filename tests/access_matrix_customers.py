@@ -21,7 +21,28 @@ def _rep_customer(w) -> str:
     return f"/customers/{w.customers.rep}"
 
 
+# Follow-ups: logged on customers one may edit; lists of one's own; notes by companions.
+FOLLOW_UP_ROUTES = [
+    Route("GET", "/customers/<int:customer_id>/follow-ups/new", SEES_REPS_CUSTOMER,
+          url=lambda w: f"{_rep_customer(w)}/follow-ups/new"),
+    Route("POST", "/customers/<int:customer_id>/follow-ups", _with(SEES_REPS_CUSTOMER, 303),
+          url=lambda w: f"{_rep_customer(w)}/follow-ups",
+          data=lambda w: {"kind": "visit", "occurred_at": "2026-01-05T10:30",
+                          "summary": "上门拜访，介绍了新产品"}),
+    Route("GET", "/follow-ups/new", signed_in(200)),
+    Route("GET", "/follow-ups", signed_in(200)),
+    Route("GET", "/follow-ups/ride-alongs", signed_in(200)),
+    Route("POST", "/follow-ups/<int:follow_up_id>/companion-notes",
+          {"anonymous": TO_LOGIN, "rep": 404, "rep2": 404, "manager": 303,
+           "region_manager": 404, "rep3": 404, "manager2": 404, "office": 404, "admin": 404},
+          url=lambda w: f"/follow-ups/{w.ride_along}/companion-notes",
+          data=lambda w: {"notes": "开场不错，需求挖掘不够"}),
+]
+
+
 CUSTOMER_ROUTES: list[Route] = [
+    # Before the rows that release the rep's customer to the pool.
+    *FOLLOW_UP_ROUTES,
     Route("GET", "/customers", signed_in(200)),
     Route("GET", "/customers/new", signed_in(200)),
     Route("POST", "/customers", signed_in(303),

@@ -210,6 +210,22 @@ def add_contact(app):
     return add
 
 
+def _visit_with_companion(app, customer_id, author, companion) -> int:
+    """A visit the rep logged with their manager riding along."""
+    from crm.clock import utcnow
+    from crm.customers.models import Customer
+    from crm.followups.logging import log_follow_up
+    from crm.followups.models import FollowUpKind
+
+    with app.app_context():
+        follow_up = log_follow_up(
+            db.session.get(Customer, customer_id), db.session.get(User, author.id),
+            kind=FollowUpKind.VISIT, occurred_at=utcnow(), summary="初次拜访",
+            companions=[db.session.get(User, companion.id)])
+        db.session.commit()
+        return follow_up.id
+
+
 @pytest.fixture
 def world(app, make_team, make_user, make_customer, add_contact):
     """The shape of a real company: two regions, teams below them, every role, an outsider.
@@ -245,6 +261,8 @@ def world(app, make_team, make_user, make_customer, add_contact):
         pool=make_customer(None, name="孙七", phone="13600136000", wechat="sunqi88"),
     )
     people.contact = add_contact(people.customers.rep, "陈经理", "13512340000")
+    people.ride_along = _visit_with_companion(app, people.customers.rep, people.rep,
+                                              people.manager)
 
     def version_of(customer_id: int) -> int:
         from crm.customers.models import Customer

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from crm.audit.models import AuditAction, AuditEvent
 from crm.clock import utcnow
@@ -48,7 +48,15 @@ def timeline(customer_id: int, limit: int = TIMELINE_LIMIT) -> list[TimelineEntr
                                                         AuditAction.IMPORT]))
         .options(joinedload(AuditEvent.actor))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).all()
+    from crm.followups.models import Companion, FollowUp
+
+    follow_ups = db.session.scalars(
+        select(FollowUp).where(FollowUp.customer_id == customer_id)
+        .options(joinedload(FollowUp.author),
+                 selectinload(FollowUp.companions).joinedload(Companion.user))
+        .order_by(FollowUp.occurred_at.desc(), FollowUp.id.desc()).limit(limit)).all()
     entries = [TimelineEntry(e.at, "ownership", e) for e in ownership]
+    entries += [TimelineEntry(f.occurred_at, "followup", f) for f in follow_ups]
     entries += [TimelineEntry(e.at, "edit", e) for e in edits if e.action == AuditAction.EDIT]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]

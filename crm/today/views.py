@@ -1,12 +1,16 @@
 """Today: the page every user lands on. Areas add their sections as they arrive."""
 
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint
 from flask_login import current_user, login_required
 
 from crm import access
 from crm.clock import utcnow
 from crm.customers import pool
+from crm.followups.logging import follow_ups_due
 from crm.htmx import render_page
+from crm.i18n import select_timezone
 
 bp = Blueprint("today", __name__)
 
@@ -14,6 +18,9 @@ bp = Blueprint("today", __name__)
 @bp.get("/")
 @login_required
 def index():
-    expiring = pool.expiring_soon(current_user) if access.may_claim(current_user) else []
+    may_log = access.may_claim(current_user)
+    expiring = pool.expiring_soon(current_user) if may_log else []
+    today = utcnow().astimezone(ZoneInfo(select_timezone())).date()
+    due = follow_ups_due(current_user.id, today) if may_log else []
     return render_page("today/index.html", now=utcnow(), user=current_user, expiring=expiring,
-                       days_left=pool.days_left)
+                       days_left=pool.days_left, due=due, today=today, may_log=may_log)

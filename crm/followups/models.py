@@ -1,0 +1,71 @@
+"""Follow-ups (跟进记录): visits, calls, meetings, messages and notes, with ride-alongs (陪访)."""
+
+import enum
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.clock import utcnow
+from crm.columns import UTCDateTime, enum_column
+from crm.extensions import db
+
+
+class FollowUpKind(enum.StrEnum):
+    VISIT = "visit"
+    CALL = "call"
+    MEETING = "meeting"
+    MESSAGE = "message"
+    NOTE = "note"
+
+
+KIND_LABELS = {FollowUpKind.VISIT: _l("Visit"), FollowUpKind.CALL: _l("Phone call"),
+               FollowUpKind.MEETING: _l("Meeting"), FollowUpKind.MESSAGE: _l("Text message"),
+               FollowUpKind.NOTE: _l("Note")}
+
+
+class FollowUp(db.Model):
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        Index("ix_follow_ups_customer_occurred", "customer_id", "occurred_at"),
+        Index("ix_follow_ups_author_occurred", "author_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[FollowUpKind] = mapped_column(enum_column(FollowUpKind, name="follow_up_kind"))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    location: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(String(300))
+    next_date: Mapped[date | None] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    customer = relationship("Customer")
+    author = relationship("User")
+    companions: Mapped[list["Companion"]] = relationship(
+        back_populates="follow_up", cascade="all, delete-orphan", order_by="Companion.id")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Companion(db.Model):
+    """Someone who rode along on a visit (陪访), with their own notes."""
+
+    __tablename__ = "follow_up_companions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id", ondelete="CASCADE"),
+                                              index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    notes: Mapped[str | None] = mapped_column(Text)
+    notes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    follow_up: Mapped[FollowUp] = relationship(back_populates="companions")
+    user = relationship("User")

@@ -1,0 +1,157 @@
+"""Logging follow-ups from the card or Today, my follow-ups, and ride-alongs."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from crm import access
+from crm.accounts.models import Role, User
+from crm.clock import utcnow
+from crm.customers.listing import ListParams, customer_query
+from crm.customers.models import Customer
+from crm.customers.views import get_customer_or_404
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.followups.forms import CompanionNotesForm, FollowUpForm
+from crm.followups.logging import add_companion_notes, log_follow_up
+from crm.followups.models import KIND_LABELS, Companion, FollowUp, FollowUpKind
+from crm.forms import choices, show_domain_error
+from crm.htmx import form_error_status, redirect_after_post, render_page
+from crm.i18n import select_timezone
+
+bp = Blueprint("followups", __name__)
+
+
+@bp.before_request
+@login_required
+def _signed_in_only():
+    return None
+
+
+@bp.context_processor
+def _labels():
+    return {"follow_up_kinds": KIND_LABELS}
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(select_timezone())
+
+
+def _loggable_customer_or_404(customer_id: int):
+    customer = get_customer_or_404(customer_id)
+    if not access.may_edit_customer(current_user, customer):
+        abort(403)
+    return customer
+
+
+def _form(**kwargs) -> FollowUpForm:
+    form = FollowUpForm(**kwargs)
+    colleagues = db.session.scalars(
+        access.users_scope(current_user).where(User.active.is_(True), User.id != current_user.id,
+                                               User.role.in_([Role.REP, Role.MANAGER]))
+        .order_by(User.name)).all()
+    form.companions.choices = choices((u.id, u.name) for u in colleagues)
+    form.allowed_companions = {u.id: u for u in colleagues}
+    return form
+
+
+@bp.get("/customers/<int:customer_id>/follow-ups/new")
+def new(customer_id: int):
+    customer = _loggable_customer_or_404(customer_id)
+    kind = request.args.get("kind") if request.args.get("kind") in set(FollowUpKind) else "visit"
+    now_local = utcnow().astimezone(_zone()).replace(second=0, microsecond=0, tzinfo=None)
+    return render_page("followups/new.html", customer=customer,
+                       form=_form(kind=kind, occurred_at=now_local))
+
+
+@bp.post("/customers/<int:customer_id>/follow-ups")
+def create(customer_id: int):
+    customer = _loggable_customer_or_404(customer_id)
+    form = _form()
+    if form.validate_on_submit():
+        companions = [form.allowed_companions[i] for i in form.companions.data
+                      if i in form.allowed_companions]
+        occurred = form.occurred_at.data.replace(tzinfo=_zone())
+        try:
+            log_follow_up(customer, current_user, kind=FollowUpKind(form.kind.data),
+                          occurred_at=occurred, summary=form.summary.data,
+                          companions=companions, location=form.location.data or None,
+                          latitude=form.latitude.data, longitude=form.longitude.data,
+                          outcome=form.outcome.data or None,
+                          next_step=form.next_step.data or None,
+                          next_date=form.next_date.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Follow-up saved."), "success")
+            return redirect_after_post(url_for("customers.show", customer_id=customer.id)
+                                       + "#timeline")
+    return render_page("followups/new.html", customer=customer, form=form,
+                       status=form_error_status())
+
+
+@bp.get("/follow-ups/new")
+def pick_customer():
+    """From Today: find the customer, then log. Searches the user's own customers."""
+    params = ListParams.from_args({"tab": "mine", "q": request.args.get("q", "")},
+                                  current_user)
+    customers = db.session.scalars(
+        customer_query(current_user, params)
+        .order_by(Customer.last_contact_at.desc().nulls_last(), Customer.id.desc())
+        .limit(20)).all()
+    return render_page("followups/pick.html", "followups/_pick_rows.html",
+                       customers=customers, q=params.q)
+
+
+def _since(days: int) -> datetime:
+    local_midnight = utcnow().astimezone(_zone()).replace(hour=0, minute=0, second=0,
+                                                          microsecond=0)
+    return local_midnight - timedelta(days=days)
+
+
+@bp.get("/follow-ups")
+def index():
+    """My follow-ups: today, and the rest of the last seven days."""
+    rows = db.session.scalars(
+        select(FollowUp).where(FollowUp.author_id == current_user.id,
+                               FollowUp.occurred_at >= _since(6))
+        .options(joinedload(FollowUp.customer), selectinload(FollowUp.companions)
+                 .joinedload(Companion.user))
+        .order_by(FollowUp.occurred_at.desc()).limit(200)).all()
+    today_start = _since(0)
+    return render_page("followups/index.html",
+                       today=[f for f in rows if f.occurred_at >= today_start],
+                       earlier=[f for f in rows if f.occurred_at < today_start])
+
+
+@bp.get("/follow-ups/ride-alongs")
+def ride_alongs():
+    rows = db.session.scalars(
+        select(FollowUp).join(Companion).where(Companion.user_id == current_user.id)
+        .options(joinedload(FollowUp.customer), joinedload(FollowUp.author),
+                 selectinload(FollowUp.companions).joinedload(Companion.user))
+        .order_by(FollowUp.occurred_at.desc()).limit(100)).all()
+    return render_page("followups/ride_alongs.html", follow_ups=rows,
+                       notes_form=CompanionNotesForm())
+
+
+@bp.post("/follow-ups/<int:follow_up_id>/companion-notes")
+def companion_notes(follow_up_id: int):
+    follow_up = db.session.get(FollowUp, follow_up_id)
+    if follow_up is None or current_user.id not in {c.user_id for c in follow_up.companions}:
+        abort(404)
+    form = CompanionNotesForm()
+    if form.validate_on_submit():
+        add_companion_notes(follow_up, current_user, form.notes.data)
+        db.session.commit()
+        flash(_("Your notes are saved."), "success")
+    else:
+        flash(_("Write your notes first."), "error")
+    return redirect_after_post(url_for("followups.ride_alongs") + f"#follow-up-{follow_up.id}")
