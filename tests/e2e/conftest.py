@@ -84,6 +84,23 @@ def page(browser, viewport, request):
 
 
 @pytest.fixture
+def sign_in(page, live_server):
+    """Sign in through the real form and wait for Today (the demo speaks Chinese)."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import PASSWORD
+
+    def sign_in(email: str) -> None:
+        page.goto(f"{live_server}/login")
+        page.fill("#email", email)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit].primary")
+        expect(page.locator(".topbar h1")).to_have_text("今日")
+
+    return sign_in
+
+
+@pytest.fixture
 def shot(page, request):
     """Save a screenshot named after the test and the screen size, for people to look at."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

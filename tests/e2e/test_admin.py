@@ -2,19 +2,9 @@
 
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
 
-
-def _sign_in_admin(page, base, world):
-    page.goto(f"{base}/login")
-    page.fill("#email", world.admin.email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    expect(page.locator(".topbar h1")).to_have_text("今日")
-
-
-def test_search_users_as_you_type(page, live_server, world, shot):
-    _sign_in_admin(page, live_server, world)
+def test_search_users_as_you_type(page, live_server, world, shot, sign_in):
+    sign_in(world.admin.email)
     page.goto(f"{live_server}/admin/users")
     expect(page.locator("#user-rows tr")).to_have_count(9)
     shot("users")
@@ -24,8 +14,8 @@ def test_search_users_as_you_type(page, live_server, world, shot):
     expect(page).to_have_url(f"{live_server}/admin/users?q=rep3&role=&team_id=&status=active")
 
 
-def test_create_team_then_user_in_it(page, live_server, world, shot):
-    _sign_in_admin(page, live_server, world)
+def test_create_team_then_user_in_it(page, live_server, world, shot, sign_in):
+    sign_in(world.admin.email)
     page.goto(f"{live_server}/admin/teams")
     page.fill("#name", "苏州组")
     page.select_option("#parent_id", label="East")
@@ -45,8 +35,8 @@ def test_create_team_then_user_in_it(page, live_server, world, shot):
     expect(page.locator("#user-rows")).to_contain_text("苏州组")
 
 
-def test_system_page(page, live_server, world, shot):
-    _sign_in_admin(page, live_server, world)
+def test_system_page(page, live_server, world, shot, sign_in):
+    sign_in(world.admin.email)
     page.goto(f"{live_server}/system")
     expect(page.locator(".state.ok").first).to_be_visible()
     shot("system")

@@ -6,21 +6,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
-
 pytestmark = pytest.mark.parametrize("viewport", ["phone"], indirect=True)
 
 
-def _sign_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    expect(page.locator(".topbar h1")).to_have_text("今日")
 
-
-def test_search_in_chinese_and_open_the_card(page, live_server, world, shot):
-    _sign_in(page, live_server, world.rep.email)
+def test_search_in_chinese_and_open_the_card(page, live_server, world, shot, sign_in):
+    sign_in(world.rep.email)
     page.click(".bottomnav a[href='/customers']")
     expect(page.locator(".customer-name")).to_have_count(1)
     page.fill("#q", "华东")
@@ -39,8 +30,8 @@ def test_search_in_chinese_and_open_the_card(page, live_server, world, shot):
     shot("card")
 
 
-def test_claim_from_the_pool(page, live_server, world, shot):
-    _sign_in(page, live_server, world.rep.email)
+def test_claim_from_the_pool(page, live_server, world, shot, sign_in):
+    sign_in(world.rep.email)
     page.goto(f"{live_server}/customers?tab=pool")
     page.click("text=孙七")
     expect(page.locator("#hidden-contact")).to_be_visible()
@@ -52,8 +43,8 @@ def test_claim_from_the_pool(page, live_server, world, shot):
     shot("claimed")
 
 
-def test_edit_a_section_in_place(page, live_server, world, shot):
-    _sign_in(page, live_server, world.rep.email)
+def test_edit_a_section_in_place(page, live_server, world, shot, sign_in):
+    sign_in(world.rep.email)
     card_url = f"{live_server}/customers/{world.customers.rep}"
     page.goto(card_url)
     page.click("#section-profile a.link-button")
@@ -68,8 +59,8 @@ def test_edit_a_section_in_place(page, live_server, world, shot):
     expect(page.locator("#section-profile")).to_contain_text("需要每月上门巡检")
 
 
-def test_adding_a_duplicate_is_told_so(page, live_server, world, shot):
-    _sign_in(page, live_server, world.rep2.email)
+def test_adding_a_duplicate_is_told_so(page, live_server, world, shot, sign_in):
+    sign_in(world.rep2.email)
     page.goto(f"{live_server}/customers/new")
     page.fill("#name", "张先生")
     page.fill("#phone", "138-0013-8000")

@@ -3,21 +3,12 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
-
 pytestmark = pytest.mark.parametrize("viewport", ["phone"], indirect=True)
 
 
-def _sign_in(page, base, email):
-    page.goto(f"{base}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit].primary")
-    expect(page.locator(".topbar h1")).to_have_text("今日")
 
-
-def test_log_a_visit_with_a_ride_along(page, live_server, world, shot):
-    _sign_in(page, live_server, world.rep2.email)
+def test_log_a_visit_with_a_ride_along(page, live_server, world, shot, sign_in):
+    sign_in(world.rep2.email)
     page.click("text=记录拜访")  # from Today
     page.fill("#q", "ls")
     page.click(".customer-link:has-text('李四')")
@@ -32,7 +23,7 @@ def test_log_a_visit_with_a_ride_along(page, live_server, world, shot):
     shot("timeline")
 
     page.context.clear_cookies()
-    _sign_in(page, live_server, world.manager.email)
+    sign_in(world.manager.email)
     page.goto(f"{live_server}/follow-ups/ride-alongs")
     visit = page.locator("section.card", has_text="第一次上门")
     visit.locator("textarea").fill("需求挖掘到位，下次带上报价")
