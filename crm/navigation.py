@@ -17,6 +17,7 @@ class NavItem:
     icon: str
     roles: tuple[Role, ...] = tuple(Role)
     phone: bool = True  # shown in the phone's bottom bar (else under More)
+    admin: bool = False  # listed under Administration on the More page
 
 
 NAV_ITEMS = [
@@ -26,9 +27,10 @@ NAV_ITEMS = [
             phone=False),
     NavItem("followups.ride_alongs", _l("My ride-alongs"), "ridealong",
             roles=(Role.REP, Role.MANAGER), phone=False),
-    NavItem("admin.users", _l("Users"), "users", roles=(Role.ADMIN,), phone=False),
-    NavItem("admin.teams", _l("Teams"), "teams", roles=(Role.ADMIN,), phone=False),
-    NavItem("system.index", _l("System"), "system", roles=(Role.ADMIN,), phone=False),
+    NavItem("admin.users", _l("Users"), "users", roles=(Role.ADMIN,), phone=False, admin=True),
+    NavItem("admin.teams", _l("Teams"), "teams", roles=(Role.ADMIN,), phone=False, admin=True),
+    NavItem("system.index", _l("System"), "system", roles=(Role.ADMIN,), phone=False,
+            admin=True),
     NavItem("accounts.more", _l("More"), "more"),
 ]
 

@@ -51,3 +51,12 @@ def test_today_warns_about_protection_ending(app, world, login_as):
     assert "张三" in expiring and "3 days left" in expiring
     other = login_as("rep2").get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert 'id="expiring"' not in other and "Nothing is due today." in other
+
+
+def test_more_lists_work_pages_apart_from_administration(login_as):
+    rep = login_as("rep").get("/more", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'href="/follow-ups"' in rep and "Administration" not in rep
+    admin = login_as("admin").get("/more", headers={"Accept-Language": "en"}) \
+        .get_data(as_text=True)
+    assert "Administration" in admin and 'href="/admin/users"' in admin
+    assert 'href="/follow-ups"' not in admin
