@@ -208,3 +208,20 @@ def test_deactivating_a_rep_hands_everything_over(app, world, login_as, make_cus
 def test_deactivating_to_the_pool(app, world, login_as):
     login_as("admin").post_form(f"/admin/users/{world.rep3.id}/deactivate", {"handover_to": ""})
     assert _customer(app, world.customers.rep3).owner_id is None
+
+
+def test_losing_a_claim_after_the_card_changed_hands_says_so(app, world, login_as):
+    # rep opened the pool card; rep2 claimed it first; rep's click must not end in a 404.
+    rep = login_as("rep")
+    assert rep.get(f"/customers/{world.customers.pool}").status_code == 200
+    login_as("rep2").post_form(f"/customers/{world.customers.pool}/claim")
+    response = rep.post_form(f"/customers/{world.customers.pool}/claim", headers=EN)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/customers?tab=pool"
+    page = rep.get(response.headers["Location"], headers=EN).get_data(as_text=True)
+    assert "Someone else claimed this customer a moment ago." in page
+    assert _customer(app, world.customers.pool).owner_id == world.rep2.id
+
+
+def test_claiming_a_customer_that_does_not_exist_is_404(world, login_as):
+    assert login_as("rep").post_form("/customers/999999/claim").status_code == 404

@@ -384,14 +384,22 @@ def destroy_contact(customer_id: int, contact_id: int):
 
 @bp.post("/<int:customer_id>/claim")
 def claim(customer_id: int):
-    customer = get_customer_or_404(customer_id)
+    """Claim from the pool. Whoever loses a race is told so, even though the card may no
+    longer be theirs to open (it now belongs to the winner)."""
     if not access.may_claim(current_user):
         abort(403)
+    if db.session.get(Customer, customer_id) is None:
+        abort(404)
     try:
-        pool.claim_customer(customer.id, current_user)
+        customer = pool.claim_customer(customer_id, current_user)
     except DomainError as error:
         flash(error.message, "error")
-        return redirect_after_post(url_for("customers.show", customer_id=customer_id))
+        still_visible = db.session.scalar(
+            access.customers_scope(current_user).where(Customer.id == customer_id)
+            .with_only_columns(Customer.id)) is not None
+        return redirect_after_post(
+            url_for("customers.show", customer_id=customer_id) if still_visible
+            else url_for("customers.index", tab="pool"))
     flash(_("%(name)s is yours now.", name=customer.name), "success")
     return redirect_after_post(url_for("customers.show", customer_id=customer_id))
 
