@@ -116,6 +116,23 @@ def may_import_export(user: User) -> bool:
     return user.role in SEES_EVERY_TEAM
 
 
+def assignable_users(user: User, roles=(Role.REP, Role.MANAGER),
+                     exclude_id: int | None = None) -> Select:
+    """Active colleagues of these roles that `user` may hand work to (owners, receivers of a
+    transfer or handover, ride-along companions), by name."""
+    query = users_scope(user).where(User.active.is_(True), User.role.in_(roles))
+    if exclude_id is not None:
+        query = query.where(User.id != exclude_id)
+    return query.order_by(User.name, User.id)
+
+
+def can_see_customer(user: User, customer_id: int) -> bool:
+    from crm.customers.models import Customer
+
+    return db.session.scalar(customers_scope(user).where(Customer.id == customer_id)
+                             .with_only_columns(Customer.id)) is not None
+
+
 def manages(manager: User, other: User) -> bool:
     """Whether `manager` leads the team tree `other` belongs to."""
     if manager.role != Role.MANAGER or manager.team is None or other.team is None:

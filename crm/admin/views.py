@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm.access import get_visible_or_404, roles_required
+from crm.access import assignable_users, get_visible_or_404, roles_required
 from crm.accounts.models import Role, Team, User
 from crm.accounts.teams import (
     create_team,
@@ -166,9 +166,7 @@ def update_user_view(user_id: int):
 
 
 def _handover_candidates(user: User) -> list[User]:
-    return list(db.session.scalars(
-        select(User).where(User.active.is_(True), User.id != user.id,
-                           User.role.in_([Role.REP, Role.MANAGER])).order_by(User.name)))
+    return list(db.session.scalars(assignable_users(current_user, exclude_id=user.id)))
 
 
 @bp.post("/users/<int:user_id>/deactivate")

@@ -51,6 +51,24 @@ def find_duplicates(*, phone_normalized: str | None, name: str | None,
     return list(db.session.scalars(query.limit(5)))
 
 
+def find_referrer(text: str | None, customer: Customer, scope) -> int | None:
+    """The one customer within `scope` (what the user may see) named or numbered `text`."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        phone = normalise_phone(text)
+    except InvalidPhone:
+        phone = None
+    condition = Customer.phone_normalized == phone if phone else Customer.name == text
+    found = list(db.session.scalars(scope.with_only_columns(Customer.id)
+                                    .where(condition, Customer.id != customer.id).limit(2)))
+    if len(found) != 1:
+        raise DomainError(_l("No single customer matches this name or phone."),
+                          field="referrer")
+    return found[0]
+
+
 def set_tags(customer: Customer, names: list[str]) -> None:
     cleaned = list(dict.fromkeys(n.strip()[:40] for n in names if n and n.strip()))
     existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(cleaned)))}

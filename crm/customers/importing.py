@@ -463,10 +463,9 @@ def check_file(data: bytes) -> dict:
 
 def owner_choices(user: User) -> list[User]:
     """The active reps an importer may give the customers to (office and admin: all)."""
-    from crm.access import users_scope
+    from crm.access import assignable_users
 
-    query = (users_scope(user).where(User.active.is_(True), User.role == Role.REP)
-             .options(joinedload(User.team)).order_by(User.name, User.id))
+    query = assignable_users(user, roles=(Role.REP,)).options(joinedload(User.team))
     return list(db.session.scalars(query))
 
 

@@ -17,6 +17,7 @@ from crm.customers.editing import (
     DuplicateCustomer,
     create_customer,
     delete_contact,
+    find_referrer,
     parse_tags,
     save_contact,
     update_section,
@@ -41,7 +42,7 @@ from crm.customers.models import (
     Customer,
 )
 from crm.customers.ownership import transfer_customers
-from crm.customers.phones import InvalidPhone, display_phone, normalise_phone
+from crm.customers.phones import display_phone
 from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
 from crm.followups.models import KIND_LABELS as FOLLOW_UP_KINDS
@@ -84,9 +85,7 @@ def _editable_or_404(customer_id: int) -> Customer:
 
 def _assignable_users() -> list[User]:
     """Active reps and managers the current user may hand customers to."""
-    query = access.users_scope(current_user).where(
-        User.active.is_(True), User.role.in_([Role.REP, Role.MANAGER])).order_by(User.name)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(access.assignable_users(current_user)))
 
 
 # Lists -----------------------------------------------------------------------------------
@@ -178,9 +177,7 @@ def _chosen_owner(owner_id: int | None) -> User | None:
 def _duplicate_view(customer: Customer) -> dict:
     """What the user may learn of an existing customer: all of it if they may see it,
     otherwise only that it exists and who owns it."""
-    visible = db.session.scalar(access.customers_scope(current_user)
-                                .where(Customer.id == customer.id)
-                                .with_only_columns(Customer.id)) is not None
+    visible = access.can_see_customer(current_user, customer.id)
     return {"id": customer.id if visible else None,
             "name": customer.name if visible else None,
             "owner": customer.owner.name if customer.owner else None, "visible": visible}
@@ -256,23 +253,6 @@ def edit_section(customer_id: int, section: str):
                        section_title=SECTION_TITLES[section])
 
 
-def _resolve_referrer(text: str | None, customer: Customer) -> int | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    try:
-        phone = normalise_phone(text)
-    except InvalidPhone:
-        phone = None
-    scope = access.customers_scope(current_user).with_only_columns(Customer.id)
-    condition = Customer.phone_normalized == phone if phone else Customer.name == text
-    found = list(db.session.scalars(scope.where(condition, Customer.id != customer.id).limit(2)))
-    if len(found) != 1:
-        raise DomainError(_("No single customer matches this name or phone."),
-                          field="referrer")
-    return found[0]
-
-
 @bp.post("/<int:customer_id>/sections/<section>")
 def update_section_view(customer_id: int, section: str):
     customer = _editable_or_404(customer_id)
@@ -285,7 +265,8 @@ def update_section_view(customer_id: int, section: str):
             if "tags" in form._fields:
                 values["tags"] = parse_tags(form.tags.data)
             if "referrer" in form._fields:
-                values["referrer_id"] = _resolve_referrer(form.referrer.data, customer)
+                values["referrer_id"] = find_referrer(
+                    form.referrer.data, customer, access.customers_scope(current_user))
             try:
                 opened = int(form.version.data)
             except (TypeError, ValueError):
@@ -394,11 +375,9 @@ def claim(customer_id: int):
         customer = pool.claim_customer(customer_id, current_user)
     except DomainError as error:
         flash(error.message, "error")
-        still_visible = db.session.scalar(
-            access.customers_scope(current_user).where(Customer.id == customer_id)
-            .with_only_columns(Customer.id)) is not None
         return redirect_after_post(
-            url_for("customers.show", customer_id=customer_id) if still_visible
+            url_for("customers.show", customer_id=customer_id)
+            if access.can_see_customer(current_user, customer_id)
             else url_for("customers.index", tab="pool"))
     flash(_("%(name)s is yours now.", name=customer.name), "success")
     return redirect_after_post(url_for("customers.show", customer_id=customer_id))

@@ -65,8 +65,3 @@ def follow_ups_due(user_id: int, today, limit: int = 30) -> list[FollowUp]:
         .options(joinedload(FollowUp.customer))
         .order_by(FollowUp.next_date, FollowUp.id).limit(limit)))
 
-
-def recent_for_user(user_id: int, since: datetime, limit: int = 100) -> list[FollowUp]:
-    return list(db.session.scalars(
-        select(FollowUp).where(FollowUp.author_id == user_id, FollowUp.occurred_at >= since)
-        .order_by(FollowUp.occurred_at.desc()).limit(limit)))

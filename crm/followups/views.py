@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm import access
-from crm.accounts.models import Role, User
 from crm.clock import utcnow
 from crm.customers.listing import ListParams, customer_query
 from crm.customers.models import Customer
@@ -52,9 +51,7 @@ def _loggable_customer_or_404(customer_id: int):
 def _form(**kwargs) -> FollowUpForm:
     form = FollowUpForm(**kwargs)
     colleagues = db.session.scalars(
-        access.users_scope(current_user).where(User.active.is_(True), User.id != current_user.id,
-                                               User.role.in_([Role.REP, Role.MANAGER]))
-        .order_by(User.name)).all()
+        access.assignable_users(current_user, exclude_id=current_user.id)).all()
     form.companions.choices = choices((u.id, u.name) for u in colleagues)
     form.allowed_companions = {u.id: u for u in colleagues}
     return form
