@@ -6,6 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import config as config_module
 from crm.extensions import babel, csrf, db, login_manager, migrate
+from crm.uploads import CRMRequest
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -15,6 +16,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(config_module.PROJECT_ROOT / "static"),
         instance_path=str(config_module.instance_dir()),
     )
+    app.request_class = CRMRequest
     app.config.update(config_module.from_environment())
     if overrides:
         app.config.update(overrides)
@@ -30,7 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 # Every area's models, so that the metadata (and Alembic's autogenerate) sees all tables.
 MODEL_MODULES = ("crm.accounts.models", "crm.customers.models", "crm.audit.models",
-                 "crm.followups.models")
+                 "crm.followups.models", "crm.recordings.models")
 
 
 def _init_extensions(app: Flask) -> None:
@@ -92,11 +94,12 @@ def _register_blueprints(app: Flask) -> None:
     from crm.customers.office_views import bp as customer_office_bp
     from crm.customers.views import bp as customers_bp
     from crm.followups.views import bp as followups_bp
+    from crm.recordings.views import bp as recordings_bp
     from crm.system.views import bp as system_bp
     from crm.today.views import bp as today_bp
 
     for blueprint in (accounts_bp, today_bp, customers_bp, customer_office_bp, followups_bp,
-                      admin_bp, system_bp):
+                      recordings_bp, admin_bp, system_bp):
         app.register_blueprint(blueprint)
 
 
@@ -126,6 +129,15 @@ def _register_template_helpers(app: Flask) -> None:
     @app.template_filter("datetime")
     def _datetime(value, fmt="medium"):
         return format_datetime(value, fmt) if value else ""
+
+    @app.template_filter("duration")
+    def _duration(seconds):
+        """A recording's length as a player shows it: 4:05, or 1:02:07."""
+        if seconds is None:
+            return ""
+        minutes, secs = divmod(round(seconds), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
     @app.template_filter("date")
     def _date(value, fmt="medium"):

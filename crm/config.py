@@ -84,6 +84,8 @@ def from_environment() -> dict:
         "PREFERRED_URL_SCHEME": "https" if secure_cookies else "http",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_FORM_BYTES") or 2 * 1024 * 1024),
+        # A recording may be far larger than a form: an hour of a call recorder's WAV.
+        "RECORDING_MAX_BYTES": int(float(os.environ.get("RECORDING_MAX_MB") or 200) * 1024 * 1024),
         "LOGIN_SLOWDOWN_AFTER": 3,
         "LOGIN_LOCKOUT_AFTER": 6,
         "LOGIN_LOCKOUT_MINUTES": 15,

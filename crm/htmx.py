@@ -31,3 +31,8 @@ def redirect_after_post(url: str):
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url, code=303)
+
+
+def wants_json() -> bool:
+    """A script (the recording uploader) asks for a JSON answer instead of a page."""
+    return request.accept_mimetypes.best == "application/json"

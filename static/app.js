@@ -31,6 +31,191 @@
       });
     });
   }
+  // Recordings. The notes are saved first and the audio follows by its own request, with a
+  // progress bar; when the upload fails the notes stay saved and the audio alone is retried.
+  function clock(seconds) {
+    var s = Math.floor(seconds);
+    return Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
+  }
+
+  // The audio to send: the last thing recorded here, or the file picked.
+  function audioSource(scope) {
+    var input = scope.querySelector("[data-audio-file]");
+    var source = { recorded: null };
+    source.file = function () { return source.recorded || (input.files && input.files[0]) || null; };
+    input.addEventListener("change", function () { source.recorded = null; });
+    offerRecorder(scope, function (file) { source.recorded = file; input.value = ""; });
+    return source;
+  }
+
+  function offerRecorder(scope, setFile) {
+    var box = scope.querySelector("[data-recorder]");
+    if (!box || !window.MediaRecorder || !navigator.mediaDevices ||
+        !navigator.mediaDevices.getUserMedia) { return; }
+    box.hidden = false;
+    var button = box.querySelector("[data-recorder-toggle]");
+    var label = button.querySelector("span");
+    var status = box.querySelector("[data-recorder-status]");
+    var recorder = null;
+    var timer = null;
+    button.addEventListener("click", function () {
+      if (recorder) { recorder.stop(); return; }
+      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+        var chunks = [];
+        var started = Date.now();
+        recorder = new MediaRecorder(stream);
+        recorder.ondataavailable = function (event) { chunks.push(event.data); };
+        recorder.onstop = function () {
+          stream.getTracks().forEach(function (track) { track.stop(); });
+          clearInterval(timer);
+          var type = recorder.mimeType || "audio/webm";
+          var ext = type.indexOf("mp4") >= 0 ? "m4a" : (type.indexOf("ogg") >= 0 ? "ogg" : "webm");
+          setFile(new File(chunks, "recording." + ext, { type: type }));
+          status.textContent = "✓ " + clock((Date.now() - started) / 1000);
+          label.textContent = button.dataset.start;
+          recorder = null;
+        };
+        recorder.start(1000);
+        label.textContent = button.dataset.stop;
+        timer = setInterval(function () {
+          status.textContent = "● " + clock((Date.now() - started) / 1000);
+        }, 500);
+      }, function () { status.textContent = "✗"; });
+    });
+  }
+
+  function consentGiven(scope) {
+    var box = scope.querySelector("input[name=consent]");
+    if (!box || box.checked) { return true; }
+    box.setCustomValidity(box.dataset.required || "!");
+    box.reportValidity();
+    box.addEventListener("change", function () { box.setCustomValidity(""); }, { once: true });
+    return false;
+  }
+
+  function sendAudio(scope, url, file, csrfToken) {
+    var progressBox = scope.querySelector("[data-upload-progress]");
+    var bar = progressBox.querySelector("progress");
+    var percent = progressBox.querySelector("[data-upload-percent]");
+    var error = progressBox.querySelector("[data-upload-error]");
+    var consent = scope.querySelector("input[name=consent]");
+    var data = new FormData();
+    data.append("csrf_token", csrfToken);
+    data.append("audio", file, file.name || "recording");
+    if (consent && consent.checked) { data.append("consent", "y"); }
+    progressBox.hidden = false;
+    error.textContent = "";
+    bar.value = 0;
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.onprogress = function (event) {
+      if (event.lengthComputable) {
+        bar.value = Math.round(100 * event.loaded / event.total);
+        percent.textContent = bar.value + "%";
+      }
+    };
+    xhr.onload = function () {
+      var body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+      if (xhr.status === 201 && body) { window.location.assign(body.redirect); return; }
+      error.textContent = (body && body.error) || progressBox.dataset.failed;
+      scope.dispatchEvent(new CustomEvent("crm:upload-failed"));
+    };
+    xhr.onerror = function () {
+      error.textContent = progressBox.dataset.offline;
+      scope.dispatchEvent(new CustomEvent("crm:upload-failed"));
+    };
+    xhr.send(data);
+  }
+
+  function busy(form, on) {
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = on; });
+  }
+
+  function offerRecordingPicker(root) {
+    root.querySelectorAll("[data-recording-picker]").forEach(function (picker) {
+      if (picker.dataset.ready) { return; }
+      picker.dataset.ready = "1";
+      picker.hidden = false;
+      picker.disabled = false;
+      var form = picker.closest("form");
+      var source = audioSource(picker);
+      form.querySelectorAll("[data-without-script]").forEach(function (b) { b.hidden = true; });
+      form.addEventListener("crm:upload-failed", function () { busy(form, false); });
+      form.addEventListener("submit", function (event) {
+        var file = source.file();
+        if (!file) { picker.disabled = true; return; }  // notes only: a plain post
+        event.preventDefault();
+        if (form.dataset.uploadUrl) {  // the notes are saved: retry the audio alone
+          busy(form, true);
+          sendAudio(form, form.dataset.uploadUrl, file, form.elements.csrf_token.value);
+          return;
+        }
+        if (!form.reportValidity() || !consentGiven(picker)) { return; }
+        var notes = new FormData(form);
+        notes.delete("audio");
+        notes.delete("consent");
+        busy(form, true);
+        fetch(form.action, { method: "POST", body: notes, credentials: "same-origin",
+                             headers: { "Accept": "application/json" } })
+          .then(function (response) {
+            if (response.status !== 201) { throw new Error("not saved"); }
+            return response.json();
+          })
+          .then(function (saved) {
+            form.dataset.uploadUrl = saved.upload_url;
+            form.querySelectorAll("[data-notes-saved]").forEach(function (n) { n.hidden = false; });
+            form.querySelectorAll("fieldset:not([data-recording-picker]), .field").forEach(
+              function (f) { if (!picker.contains(f)) { f.hidden = true; } });
+            sendAudio(form, saved.upload_url, file, form.elements.csrf_token.value);
+          })
+          .catch(function () {
+            // Let the server show what is wrong with the notes (the audio waits).
+            picker.disabled = true;
+            HTMLFormElement.prototype.submit.call(form);
+          });
+      });
+    });
+    root.querySelectorAll("form[data-recording-upload]").forEach(function (form) {
+      if (form.dataset.ready) { return; }
+      form.dataset.ready = "1";
+      var source = audioSource(form);
+      form.addEventListener("crm:upload-failed", function () { busy(form, false); });
+      form.addEventListener("submit", function (event) {
+        var file = source.file();
+        if (!file) { return; }  // the server says what is missing
+        event.preventDefault();
+        if (!consentGiven(form)) { return; }
+        busy(form, true);
+        sendAudio(form, form.action, file, form.elements.csrf_token.value);
+      });
+    });
+  }
+
+  // The waveform under a player shows how far it has played, and seeks where it is clicked.
+  document.addEventListener("timeupdate", function (event) {
+    var player = event.target;
+    if (!player.dataset || !player.dataset.player || !player.duration) { return; }
+    var wave = document.querySelector("[data-waveform='" + player.dataset.player + "']");
+    if (!wave) { return; }
+    var width = wave.viewBox.baseVal.width;
+    wave.querySelector(".waveform-played").setAttribute(
+      "width", String(width * player.currentTime / player.duration));
+  }, true);
+  document.addEventListener("click", function (event) {
+    var wave = event.target.closest && event.target.closest("[data-waveform]");
+    if (!wave) { return; }
+    var player = document.querySelector("[data-player='" + wave.dataset.waveform + "']");
+    var box = wave.getBoundingClientRect();
+    var duration = player.duration || parseFloat(wave.dataset.duration);
+    player.currentTime = duration * (event.clientX - box.left) / box.width;
+    player.play();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { offerRecordingPicker(document); });
+  document.addEventListener("htmx:load", function (event) { offerRecordingPicker(event.target); });
+
   document.addEventListener("DOMContentLoaded", function () { offerGeolocation(document); });
   document.addEventListener("htmx:load", function (event) { offerGeolocation(event.target); });
 })();

@@ -4,6 +4,9 @@ Whose customer is whose: rep, rep2 and their manager are one team (sh1); region_
 the region above sh1 and hz; rep3 and manager2 are another region; office and admin see all.
 """
 
+import io
+
+from crm.recordings.samples import write_sample
 from tests.access_matrix import TO_LOGIN, Route, signed_in
 
 # Who sees the rep's customer (owned by rep, in sh1).
@@ -40,9 +43,30 @@ FOLLOW_UP_ROUTES = [
 ]
 
 
+def _audio_upload(world) -> dict:
+    sample = write_sample(world.scratch / "matrix.ogg", "ogg", seconds=0.5)
+    return {"audio": (io.BytesIO(sample.read_bytes()), "visit.ogg"), "consent": "y"}
+
+
+# Recordings: added by those who may log on the customer; heard by those who see it.
+RECORDING_ROUTES = [
+    Route("GET", "/follow-ups/<int:follow_up_id>/recordings/new", SEES_REPS_CUSTOMER,
+          url=lambda w: f"/follow-ups/{w.ride_along}/recordings/new"),
+    Route("POST", "/follow-ups/<int:follow_up_id>/recordings", _with(SEES_REPS_CUSTOMER, 303),
+          url=lambda w: f"/follow-ups/{w.ride_along}/recordings", data=_audio_upload),
+    Route("GET", "/recordings/<int:recording_id>", SEES_REPS_CUSTOMER,
+          url=lambda w: f"/recordings/{w.recording}"),
+    Route("GET", "/recordings/<int:recording_id>/audio", SEES_REPS_CUSTOMER,
+          url=lambda w: f"/recordings/{w.recording}/audio"),
+    Route("GET", "/recordings/<int:recording_id>/original", SEES_REPS_CUSTOMER,
+          url=lambda w: f"/recordings/{w.recording}/original"),
+]
+
+
 CUSTOMER_ROUTES: list[Route] = [
     # Before the rows that release the rep's customer to the pool.
     *FOLLOW_UP_ROUTES,
+    *RECORDING_ROUTES,
     Route("GET", "/customers", signed_in(200)),
     Route("GET", "/customers/new", signed_in(200)),
     Route("POST", "/customers", signed_in(303),

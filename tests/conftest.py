@@ -226,6 +226,25 @@ def _visit_with_companion(app, customer_id, author, companion) -> int:
         return follow_up.id
 
 
+def _recording_of(app, follow_up_id: int, uploader) -> int:
+    """A short recording on that visit, uploaded and processed as the worker would."""
+    from crm.followups.models import FollowUp
+    from crm.recordings.attaching import attach_recording
+    from crm.recordings.processing import process_recording
+    from crm.recordings.samples import write_sample
+    from crm.storage import audio_store
+
+    with app.app_context():
+        sample = write_sample(_INSTANCE / f"sample-{follow_up_id}.wav", "wav", seconds=1.0)
+        recording = attach_recording(db.session.get(FollowUp, follow_up_id),
+                                     db.session.get(User, uploader.id),
+                                     audio_store().keep_path(sample), "audio/wav",
+                                     consent_confirmed=True)
+        db.session.commit()
+        process_recording(recording.id)
+        return recording.id
+
+
 @pytest.fixture
 def world(app, make_team, make_user, make_customer, add_contact):
     """The shape of a real company: two regions, teams below them, every role, an outsider.
@@ -263,6 +282,8 @@ def world(app, make_team, make_user, make_customer, add_contact):
     people.contact = add_contact(people.customers.rep, "陈经理", "13512340000")
     people.ride_along = _visit_with_companion(app, people.customers.rep, people.rep,
                                               people.manager)
+    people.recording = _recording_of(app, people.ride_along, people.rep)
+    people.scratch = _INSTANCE
 
     def version_of(customer_id: int) -> int:
         from crm.customers.models import Customer

@@ -53,7 +53,8 @@ def timeline(customer_id: int, limit: int = TIMELINE_LIMIT) -> list[TimelineEntr
     follow_ups = db.session.scalars(
         select(FollowUp).where(FollowUp.customer_id == customer_id)
         .options(joinedload(FollowUp.author),
-                 selectinload(FollowUp.companions).joinedload(Companion.user))
+                 selectinload(FollowUp.companions).joinedload(Companion.user),
+                 selectinload(FollowUp.recordings))
         .order_by(FollowUp.occurred_at.desc(), FollowUp.id.desc()).limit(limit)).all()
     entries = [TimelineEntry(e.at, "ownership", e) for e in ownership]
     entries += [TimelineEntry(f.occurred_at, "followup", f) for f in follow_ups]

@@ -45,7 +45,6 @@ from crm.customers.ownership import transfer_customers
 from crm.customers.phones import display_phone
 from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
-from crm.followups.models import KIND_LABELS as FOLLOW_UP_KINDS
 from crm.forms import choices, show_domain_error
 from crm.htmx import form_error_status, is_fragment_request, redirect_after_post, render_page
 from crm.pagination import keyset_page
@@ -64,8 +63,7 @@ def _signed_in_only():
 def _labels():
     return {"tier_labels": TIER_LABELS, "kind_labels": KIND_LABELS,
             "gender_labels": GENDER_LABELS, "change_labels": CHANGE_LABELS,
-            "size_band_labels": SIZE_BAND_LABELS, "display_phone": display_phone,
-            "follow_up_kinds": FOLLOW_UP_KINDS}
+            "size_band_labels": SIZE_BAND_LABELS, "display_phone": display_phone}
 
 
 def get_customer_or_404(customer_id: int) -> Customer:

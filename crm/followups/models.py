@@ -51,6 +51,8 @@ class FollowUp(db.Model):
     author = relationship("User")
     companions: Mapped[list["Companion"]] = relationship(
         back_populates="follow_up", cascade="all, delete-orphan", order_by="Companion.id")
+    recordings: Mapped[list["Recording"]] = relationship(  # noqa: F821
+        back_populates="follow_up", order_by="Recording.id", passive_deletes=True)
 
     __mapper_args__ = {"version_id_col": version}
 

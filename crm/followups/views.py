@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, abort, flash, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -20,8 +20,9 @@ from crm.followups.forms import CompanionNotesForm, FollowUpForm
 from crm.followups.logging import add_companion_notes, log_follow_up
 from crm.followups.models import KIND_LABELS, Companion, FollowUp, FollowUpKind
 from crm.forms import choices, show_domain_error
-from crm.htmx import form_error_status, redirect_after_post, render_page
+from crm.htmx import form_error_status, redirect_after_post, render_page, wants_json
 from crm.i18n import select_timezone
+from crm.recordings.forms import RecordingForm, max_recording_mb
 
 bp = Blueprint("followups", __name__)
 
@@ -32,8 +33,9 @@ def _signed_in_only():
     return None
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _labels():
+    # The card's timeline and the recording pages show follow-ups too.
     return {"follow_up_kinds": KIND_LABELS}
 
 
@@ -62,8 +64,14 @@ def new(customer_id: int):
     customer = _loggable_customer_or_404(customer_id)
     kind = request.args.get("kind") if request.args.get("kind") in set(FollowUpKind) else "visit"
     now_local = utcnow().astimezone(_zone()).replace(second=0, microsecond=0, tzinfo=None)
-    return render_page("followups/new.html", customer=customer,
-                       form=_form(kind=kind, occurred_at=now_local))
+    return _log_page(customer, _form(kind=kind, occurred_at=now_local))
+
+
+def _log_page(customer, form: FollowUpForm, status: int = 200):
+    return render_page("followups/new.html", customer=customer, form=form,
+                       recording_form=RecordingForm(formdata=None, meta={"csrf": False}),
+                       max_mb=max_recording_mb(),
+                       status=status)
 
 
 @bp.post("/customers/<int:customer_id>/follow-ups")
@@ -75,7 +83,7 @@ def create(customer_id: int):
                       if i in form.allowed_companions]
         occurred = form.occurred_at.data.replace(tzinfo=_zone())
         try:
-            log_follow_up(customer, current_user, kind=FollowUpKind(form.kind.data),
+            follow_up = log_follow_up(customer, current_user, kind=FollowUpKind(form.kind.data),
                           occurred_at=occurred, summary=form.summary.data,
                           companions=companions, location=form.location.data or None,
                           latitude=form.latitude.data, longitude=form.longitude.data,
@@ -87,11 +95,17 @@ def create(customer_id: int):
             show_domain_error(form, error)
         else:
             db.session.commit()
+            done_url = (url_for("customers.show", customer_id=customer.id)
+                        + f"#follow-up-{follow_up.id}")
+            upload_url = url_for("recordings.upload", follow_up_id=follow_up.id)
+            if wants_json():
+                # The page's script sends the audio next, by its own request.
+                return jsonify(ok=True, upload_url=upload_url, redirect=done_url), 201
             flash(_("Follow-up saved."), "success")
-            return redirect_after_post(url_for("customers.show", customer_id=customer.id)
-                                       + "#timeline")
-    return render_page("followups/new.html", customer=customer, form=form,
-                       status=form_error_status())
+            if request.form.get("then") == "recording":
+                return redirect_after_post(url_for("recordings.new", follow_up_id=follow_up.id))
+            return redirect_after_post(done_url)
+    return _log_page(customer, form, status=form_error_status())
 
 
 @bp.get("/follow-ups/new")
@@ -120,7 +134,7 @@ def index():
         select(FollowUp).where(FollowUp.author_id == current_user.id,
                                FollowUp.occurred_at >= _since(6))
         .options(joinedload(FollowUp.customer), selectinload(FollowUp.companions)
-                 .joinedload(Companion.user))
+                 .joinedload(Companion.user), selectinload(FollowUp.recordings))
         .order_by(FollowUp.occurred_at.desc()).limit(200)).all()
     today_start = _since(0)
     return render_page("followups/index.html",
@@ -133,7 +147,8 @@ def ride_alongs():
     rows = db.session.scalars(
         select(FollowUp).join(Companion).where(Companion.user_id == current_user.id)
         .options(joinedload(FollowUp.customer), joinedload(FollowUp.author),
-                 selectinload(FollowUp.companions).joinedload(Companion.user))
+                 selectinload(FollowUp.companions).joinedload(Companion.user),
+                 selectinload(FollowUp.recordings))
         .order_by(FollowUp.occurred_at.desc()).limit(100)).all()
     return render_page("followups/ride_alongs.html", follow_ups=rows,
                        notes_form=CompanionNotesForm())

@@ -1,0 +1,1 @@
+"""Audio recordings of visits and calls: upload, storage, transcoding and playback."""

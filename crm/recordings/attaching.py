@@ -1,0 +1,39 @@
+"""Attaching a stored audio file to a follow-up: the rule on consent lives here."""
+
+from flask_babel import lazy_gettext as _l
+
+from crm.accounts.models import User
+from crm.clock import utcnow
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.followups.models import FollowUp
+from crm.queue import enqueue_after_commit
+from crm.recordings.models import Recording
+from crm.storage import StoredFile
+
+CONSENT_NEEDED = _l("Confirm that the customer agreed to be recorded.")
+
+
+def needs_consent_confirmation(follow_up: FollowUp) -> bool:
+    return not follow_up.customer.recording_consent
+
+
+def attach_recording(follow_up: FollowUp, user: User, stored: StoredFile, audio_type: str,
+                     consent_confirmed: bool = False) -> Recording:
+    """Record the upload and queue its processing (after the commit).
+
+    A recording of a person is sensitive data: without consent on the card, the uploader
+    confirms it, and who and when are kept.
+    """
+    recording = Recording(follow_up_id=follow_up.id, uploaded_by_id=user.id,
+                          original_sha256=stored.sha256, original_size=stored.size,
+                          original_type=audio_type)
+    if needs_consent_confirmation(follow_up):
+        if not consent_confirmed:
+            raise DomainError(CONSENT_NEEDED, field="consent")
+        recording.consent_confirmed_by_id = user.id
+        recording.consent_confirmed_at = utcnow()
+    db.session.add(recording)
+    db.session.flush()
+    enqueue_after_commit("crm.recordings.processing.process_recording", recording.id)
+    return recording

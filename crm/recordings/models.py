@@ -1,0 +1,57 @@
+"""A recording attached to a follow-up: the original as uploaded, and a copy every phone plays."""
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.clock import utcnow
+from crm.columns import UTCDateTime, enum_column
+from crm.extensions import db
+
+
+class RecordingStatus(enum.StrEnum):
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+STATUS_LABELS = {RecordingStatus.PROCESSING: _l("Processing"),
+                 RecordingStatus.READY: _l("Ready"),
+                 RecordingStatus.FAILED: _l("Could not be processed")}
+
+
+class Recording(db.Model):
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id", ondelete="CASCADE"),
+                                              index=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The original, kept as it came (sniffed type, not the name's), under its content hash.
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_size: Mapped[int] = mapped_column(BigInteger)
+    original_type: Mapped[str] = mapped_column(String(40))
+    # The AAC copy the worker makes; None until it is done.
+    playable_sha256: Mapped[str | None] = mapped_column(String(64))
+    playable_size: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[RecordingStatus] = mapped_column(
+        enum_column(RecordingStatus, name="recording_status"), default=RecordingStatus.PROCESSING)
+    error: Mapped[str | None] = mapped_column(String(300))
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    # A waveform summary: loudness 0–100 per slice, evenly over the duration.
+    peaks: Mapped[list[int] | None] = mapped_column(JSON)
+    # Consent given at upload (when the customer's card does not record it already).
+    consent_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    consent_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    follow_up = relationship("FollowUp", back_populates="recordings")
+    uploaded_by = relationship("User", foreign_keys=[uploaded_by_id])
+    consent_confirmed_by = relationship("User", foreign_keys=[consent_confirmed_by_id])
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == RecordingStatus.READY
