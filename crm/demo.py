@@ -1,5 +1,7 @@
 """Demo data for a first start: a realistic team in Chinese, and the printed demo accounts."""
 
+from datetime import timedelta
+
 from faker import Faker
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
@@ -7,6 +9,7 @@ from werkzeug.security import generate_password_hash
 from crm.accounts.models import Role, User
 from crm.accounts.teams import create_team
 from crm.accounts.users import create_user
+from crm.clock import utcnow
 from crm.extensions import db
 
 DEMO_PASSWORD = "demo1234"
@@ -115,6 +118,8 @@ def _seed_customers(fake) -> None:
 
     from crm.clock import utcnow
     from crm.customers.editing import DuplicateCustomer, create_customer, save_contact
+    from crm.followups.logging import log_follow_up
+    from crm.followups.models import FollowUpKind
 
     reps = db.session.scalars(
         select(User).where(User.role == Role.REP).order_by(User.id)).all()
@@ -143,7 +148,13 @@ def _seed_customers(fake) -> None:
             if customer is not None:
                 _seed_follow_ups(fake, customer, rep, now)
     for _ in range(25):
-        add(None)
+        customer = add(None)
+        if customer is not None:  # worked once by someone who let it go
+            log_follow_up(customer, fake.random_element(reps), kind=FollowUpKind.CALL,
+                          occurred_at=now - timedelta(days=fake.random_int(40, 90)),
+                          summary=fake.random_element(SUMMARIES))
+    db.session.flush()
+    _seed_recordings(fake)
 
 
 SUMMARIES = ["上门拜访，介绍了产品方案，客户对价格比较关注", "电话沟通需求，约了下周面谈",
@@ -175,3 +186,44 @@ def _seed_follow_ups(fake, customer, rep, now) -> None:
                       next_date=(now + timedelta(days=fake.random_int(-2, 7))).date()
                       if last else None,
                       companions=ride_along)
+
+
+DEMO_RECORDING_SECONDS = (12, 16, 21, 27)
+
+
+def _seed_recordings(fake) -> None:
+    """Short voice-like recordings on some visits and calls, made here (nothing large is in
+    the repository) and processed at once so the demo opens with players ready."""
+    import tempfile
+    from pathlib import Path
+
+    from crm.followups.models import FollowUp, FollowUpKind
+    from crm.recordings.attaching import attach_recording
+    from crm.recordings.processing import process_recording
+    from crm.recordings.samples import write_sample
+    from crm.storage import audio_store
+
+    store = audio_store()
+    with tempfile.TemporaryDirectory() as folder:
+        samples = [store.keep_path(write_sample(Path(folder) / f"demo-{n}.wav", "wav",
+                                                seconds=seconds, seed=n))
+                   for n, seconds in enumerate(DEMO_RECORDING_SECONDS)]
+    # The two latest visits or calls of every rep's customers carry one.
+    follow_ups = db.session.scalars(
+        select(FollowUp).join(User, FollowUp.author_id == User.id)
+        .where(User.role == Role.REP, FollowUp.kind.in_([FollowUpKind.VISIT,
+                                                         FollowUpKind.CALL]),
+               FollowUp.occurred_at > utcnow() - timedelta(days=45))
+        .order_by(FollowUp.author_id, FollowUp.occurred_at.desc())).all()
+    taken: dict[int, int] = {}
+    recordings = []
+    for follow_up in follow_ups:
+        if taken.get(follow_up.author_id, 0) >= 3:
+            continue
+        taken[follow_up.author_id] = taken.get(follow_up.author_id, 0) + 1
+        recordings.append(attach_recording(follow_up, follow_up.author,
+                                           fake.random_element(samples), "audio/wav",
+                                           consent_confirmed=True))
+    db.session.commit()
+    for recording in recordings:
+        process_recording(recording.id)

@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+from sqlalchemy import select
 
 from crm.extensions import db
 from crm.recordings.models import Recording, RecordingStatus
@@ -89,6 +90,9 @@ def process_recording(recording_id: int) -> str:
     recording = db.session.get(Recording, recording_id)
     if recording is None or recording.status != RecordingStatus.PROCESSING:
         return "nothing to do"
+    if _copy_from_twin(recording):
+        db.session.commit()
+        return recording.status.value
     store = audio_store()
     source = store.path_for(recording.original_sha256)
     store.incoming_dir.mkdir(parents=True, exist_ok=True)
@@ -111,6 +115,22 @@ def process_recording(recording_id: int) -> str:
             recording.error = None
     db.session.commit()
     return recording.status.value
+
+
+def _copy_from_twin(recording: Recording) -> bool:
+    """The same bytes were processed before (a file sent twice): reuse that result."""
+    twin = db.session.scalars(
+        select(Recording).where(Recording.original_sha256 == recording.original_sha256,
+                                Recording.status == RecordingStatus.READY,
+                                Recording.id != recording.id).limit(1)).first()
+    if twin is None:
+        return False
+    recording.playable_sha256 = twin.playable_sha256
+    recording.playable_size = twin.playable_size
+    recording.duration_seconds = twin.duration_seconds
+    recording.peaks = twin.peaks
+    recording.status = RecordingStatus.READY
+    return True
 
 
 def _reason(error: Exception) -> str:
