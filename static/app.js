@@ -142,7 +142,12 @@
       var form = picker.closest("form");
       var source = audioSource(picker);
       form.querySelectorAll("[data-without-script]").forEach(function (b) { b.hidden = true; });
-      form.addEventListener("crm:upload-failed", function () { busy(form, false); });
+      form.addEventListener("crm:upload-failed", function () {
+        busy(form, false);
+        form.querySelectorAll("[data-retry-label]").forEach(function (b) {
+          b.textContent = b.dataset.retryLabel;
+        });
+      });
       form.addEventListener("submit", function (event) {
         var file = source.file();
         if (!file) { picker.disabled = true; return; }  // notes only: a plain post
@@ -166,8 +171,12 @@
           .then(function (saved) {
             form.dataset.uploadUrl = saved.upload_url;
             form.querySelectorAll("[data-notes-saved]").forEach(function (n) { n.hidden = false; });
-            form.querySelectorAll("fieldset:not([data-recording-picker]), .field").forEach(
-              function (f) { if (!picker.contains(f)) { f.hidden = true; } });
+            // Only the audio part is left to send; the saved notes step aside.
+            Array.prototype.forEach.call(form.children, function (child) {
+              if (child !== picker && !child.matches("[data-notes-saved], .form-actions")) {
+                child.hidden = true;
+              }
+            });
             sendAudio(form, saved.upload_url, file, form.elements.csrf_token.value);
           })
           .catch(function () {

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.queue import get_queue, make_worker
+from crm.recordings.attaching import TRANSCODE_TIMEOUT_SECONDS
 from crm.recordings.models import Recording, RecordingStatus
 from crm.recordings.samples import write_sample
 from crm.storage import audio_store
@@ -209,8 +210,11 @@ def test_the_job_failure_path_through_the_worker_leaves_no_failed_job(app, world
     rep = login_as("rep")
     _upload(rep, world.ride_along, b"OggS" + b"\x00" * 24 + b"OpusHead" + b"\x01" * 3000,
             "broken.ogg")
+    [recording] = _new_ones(app, world)
     with app.app_context():
-        assert get_queue().count >= 1
+        [job] = [job for job in get_queue().jobs if job.args == (recording.id,)]
+    assert job.func_name == "crm.recordings.processing.process_recording"
+    assert job.timeout == TRANSCODE_TIMEOUT_SECONDS  # long calls outlast RQ's default
     assert _run_worker(app) == 0  # the job itself succeeded: it recorded the failure
     [recording] = _new_ones(app, world)
     assert recording.status == RecordingStatus.FAILED

@@ -14,8 +14,10 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 INLINE_STYLE = re.compile(r"<[^>]+\sstyle\s*=", re.IGNORECASE)
 
 # Every HTML page (probes answer JSON, exports are files).
+# Routes that answer with files, not pages.
+NOT_PAGES = (".csv", ".xlsx", "/audio", "/original")
 GET_PAGES = [r for r in ROUTES if r.method == "GET" and r.rule not in ("/healthz", "/readyz")
-             and not r.rule.endswith((".csv", ".xlsx"))]
+             and not r.rule.endswith(NOT_PAGES)]
 
 
 def test_headers_on_every_page(client):

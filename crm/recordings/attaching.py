@@ -11,6 +11,7 @@ from crm.queue import enqueue_after_commit
 from crm.recordings.models import Recording
 from crm.storage import StoredFile
 
+TRANSCODE_TIMEOUT_SECONDS = 30 * 60
 CONSENT_NEEDED = _l("Confirm that the customer agreed to be recorded.")
 
 
@@ -35,5 +36,7 @@ def attach_recording(follow_up: FollowUp, user: User, stored: StoredFile, audio_
         recording.consent_confirmed_at = utcnow()
     db.session.add(recording)
     db.session.flush()
-    enqueue_after_commit("crm.recordings.processing.process_recording", recording.id)
+    # An hour-long call takes a while to transcode; RQ's default of three minutes is short.
+    enqueue_after_commit("crm.recordings.processing.process_recording", recording.id,
+                         job_timeout=TRANSCODE_TIMEOUT_SECONDS)
     return recording
