@@ -175,9 +175,11 @@ def _seed_follow_ups(fake, customer, rep, now) -> None:
     count = fake.random_int(1, 3)
     for n in range(count):
         kind = fake.random_element([FollowUpKind.VISIT, FollowUpKind.CALL, FollowUpKind.CALL])
-        when = now - timedelta(days=fake.random_int(1, 20) + 7 * (count - n),
-                               hours=fake.random_int(0, 8))
         last = n == count - 1
+        # Weeks of history; the latest contact of most customers falls in the last week.
+        days_ago = fake.random_int(0, 6) if last and fake.boolean(70) \
+            else fake.random_int(1, 20) + 7 * (count - n)
+        when = now - timedelta(days=days_ago, hours=fake.random_int(0, 8))
         ride_along = [manager] if manager and kind == FollowUpKind.VISIT and n == 0 else []
         log_follow_up(customer, rep, kind=kind, occurred_at=when,
                       summary=fake.random_element(SUMMARIES),

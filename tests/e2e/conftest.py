@@ -14,7 +14,9 @@ VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, 
 EXPECTED_FORM_STATUSES = (409, 413, 415, 422, 429)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
+                 "--disable-sync", "--disable-dev-shm-usage",
+                 # A fake microphone that says yes: the Record button can be tested.
+                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 
 def _chromium_path() -> str | None:

@@ -53,3 +53,39 @@ def test_log_a_visit_with_its_recording_and_play_it(app, page, live_server, worl
         "id => { const a = document.querySelector(`#follow-up-${id} audio`);"
         " return a && !a.paused && a.currentTime > 1; }", arg=saved[0].id, timeout=10_000)
     shot("playing")
+
+
+def test_record_in_the_page_and_send_it(app, page, live_server, world, shot, sign_in):
+    """Where the browser records (MediaRecorder), the Record button attaches what it heard;
+    Chromium's fake microphone stands in for the phone's."""
+    with app.app_context():
+        from crm.customers.models import Customer
+
+        db.session.get(Customer, world.customers.rep).recording_consent = True
+        db.session.commit()
+    sign_in(world.rep.email)
+    page.goto(f"{live_server}/customers/{world.customers.rep}/follow-ups/new?kind=call")
+    page.fill("#summary", "电话回访，客户确认下周签约")
+    expect(page.locator("#consent")).to_have_count(0)  # the card records consent already
+    record = page.locator("[data-recorder-toggle]")
+    record.click()
+    expect(record).to_contain_text("停止录音")
+    page.wait_for_timeout(2500)
+    record.click()
+    expect(page.locator("[data-recorder-status]")).to_contain_text("✓ 0:0")
+    shot("recorded")
+    page.click("button:has-text('保存跟进')")
+    page.wait_for_url(f"**/customers/{world.customers.rep}#follow-up-*")
+    with app.app_context():
+        [follow_up] = db.session.scalars(select(FollowUp).where(
+            FollowUp.summary == "电话回访，客户确认下周签约")).all()
+        [recording] = follow_up.recordings
+        assert recording.original_type in {"audio/webm", "audio/ogg", "audio/mp4"}
+    make_worker(app, simple=True).work(burst=True)
+    player = page.locator(f"#follow-up-{follow_up.id} audio[data-player]")
+    expect(player).to_be_attached(timeout=10_000)
+    with app.app_context():
+        from crm.recordings.models import Recording
+
+        processed = db.session.get(Recording, recording.id)
+        assert processed.duration_seconds == pytest.approx(2.5, abs=1.0)
