@@ -171,3 +171,39 @@ def get_visible_or_404(scope: Select, model, object_id: int):
     if obj is None:
         abort(404)
     return obj
+
+
+def reviewed_people(user: User) -> Select:
+    """Ids of the people whose recordings `user` reviews: everyone below a manager's team
+    tree and in it, but not the manager themselves."""
+    if user.role != Role.MANAGER or user.team is None:
+        return select(User.id).where(User.id.is_(None))
+    return select(User.id).where(User.team_id.in_(team_subtree_ids(user.team)),
+                                 User.id != user.id)
+
+
+def may_use_reviews(user: User) -> bool:
+    """Reviews are coaching between a manager and their reps; admins may read them all.
+    Office work has no part in them."""
+    return user.role in (Role.REP, Role.MANAGER, Role.ADMIN)
+
+
+def reviews_scope(user: User) -> Select:
+    """Reviews the user may open: managers those of the people they lead (drafts too),
+    anyone their own once finished, admins all."""
+    from crm.reviews.models import Review, ReviewStatus
+
+    query = select(Review)
+    if user.role == Role.ADMIN:
+        return query
+    own = (Review.rep_id == user.id) & (Review.status == ReviewStatus.FINISHED)
+    if user.role == Role.MANAGER:
+        return query.where(own | Review.rep_id.in_(reviewed_people(user)))
+    if user.role == Role.REP:
+        return query.where(own)
+    return query.where(Review.id.is_(None))
+
+
+def may_see_trends_of(user: User, person: User) -> bool:
+    return (person.id == user.id or user.role == Role.ADMIN
+            or (user.role == Role.MANAGER and manages(user, person)))

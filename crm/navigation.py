@@ -18,6 +18,7 @@ class NavItem:
     roles: tuple[Role, ...] = tuple(Role)
     phone: bool = True  # shown in the phone's bottom bar (else under More)
     admin: bool = False  # listed under Administration on the More page
+    badge: bool = False  # shows the user's unread notifications as a count
 
 
 NAV_ITEMS = [
@@ -27,6 +28,10 @@ NAV_ITEMS = [
             phone=False),
     NavItem("followups.ride_alongs", _l("My ride-alongs"), "ridealong",
             roles=(Role.REP, Role.MANAGER), phone=False),
+    NavItem("reviews.index", _l("Reviews"), "reviews", roles=(Role.REP, Role.MANAGER, Role.ADMIN),
+            badge=True),
+    NavItem("reviews.rubric", _l("Review rubric"), "edit", roles=(Role.ADMIN,), phone=False,
+            admin=True),
     NavItem("admin.users", _l("Users"), "users", roles=(Role.ADMIN,), phone=False, admin=True),
     NavItem("admin.teams", _l("Teams"), "teams", roles=(Role.ADMIN,), phone=False, admin=True),
     NavItem("system.index", _l("System"), "system", roles=(Role.ADMIN,), phone=False,
@@ -53,4 +58,11 @@ def nav_items_for(user) -> list[NavItem]:
 
 
 def inject_navigation():
-    return {"nav_items": nav_items_for(current_user)}
+    items = nav_items_for(current_user)
+    badge = 0
+    if any(item.badge for item in items):
+        # One count query per page, whatever the data size.
+        from crm.notifications.inbox import unread_count
+
+        badge = unread_count(current_user.id)
+    return {"nav_items": items, "nav_badge": badge}

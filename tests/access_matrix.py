@@ -62,6 +62,7 @@ def _user_form(world, target) -> dict:
 # Areas keep their rows in their own modules; they import the helpers above.
 from tests.access_matrix_customers import CUSTOMER_ROUTES  # noqa: E402
 from tests.access_matrix_office import OFFICE_ROUTES  # noqa: E402
+from tests.access_matrix_reviews import REVIEW_ROUTES  # noqa: E402
 
 ROUTES: list[Route] = [
     # Accounts
@@ -115,6 +116,7 @@ ROUTES: list[Route] = [
           url=lambda w: f"/admin/teams/{w.teams.empty}/delete"),
     *CUSTOMER_ROUTES,
     *OFFICE_ROUTES,
+    *REVIEW_ROUTES,
     # Last, because it ends the session the rows above use.
     Route("POST", "/logout", everyone(303)),
 ]

@@ -245,6 +245,53 @@ def _recording_of(app, follow_up_id: int, uploader) -> int:
         return recording.id
 
 
+def _review_maker(app, world):
+    """world.review("draft" | "finished"): the manager's review of a copy of world.recording,
+    made on first use (so tests that never ask pay nothing) with one comment and one action."""
+    made = {}
+
+    def review(state: str = "finished") -> SimpleNamespace:
+        if state not in made:
+            made[state] = _make_review(app, world, state)
+        return made[state]
+
+    return review
+
+
+def _make_review(app, world, state: str) -> SimpleNamespace:
+    from datetime import timedelta
+
+    from crm.clock import utcnow
+    from crm.recordings.models import Recording
+    from crm.reviews import reviewing
+    from crm.reviews.rubric import ITEM_KEYS
+
+    with app.app_context():
+        source = db.session.get(Recording, world.recording)
+        # Same audio, no second trip through the worker: a review is per recording.
+        copy = Recording(follow_up_id=source.follow_up_id, uploaded_by_id=source.uploaded_by_id,
+                         original_sha256=source.original_sha256,
+                         original_size=source.original_size, original_type=source.original_type,
+                         playable_sha256=source.playable_sha256,
+                         playable_size=source.playable_size, status=source.status,
+                         duration_seconds=source.duration_seconds, peaks=source.peaks)
+        db.session.add(copy)
+        db.session.flush()
+        manager = db.session.get(User, world.manager.id)
+        review = reviewing.start_review(copy, manager)
+        comment = reviewing.add_comment(review, manager, at_seconds=0.5, kind="issue",
+                                        body="开场白太长")
+        action = reviewing.add_action(review, "先问需求再介绍产品",
+                                      utcnow().date() + timedelta(days=7))
+        if state == "finished":
+            for key in ITEM_KEYS:
+                reviewing.set_score(review, key, 3)
+            reviewing.finish_review(review)
+        db.session.commit()
+        return SimpleNamespace(id=review.id, comment=comment.id, action=action.id,
+                               recording=copy.id, version=review.version)
+
+
 @pytest.fixture
 def world(app, make_team, make_user, make_customer, add_contact):
     """The shape of a real company: two regions, teams below them, every role, an outsider.
@@ -284,6 +331,7 @@ def world(app, make_team, make_user, make_customer, add_contact):
                                               people.manager)
     people.recording = _recording_of(app, people.ride_along, people.rep)
     people.scratch = _INSTANCE
+    people.review = _review_maker(app, people)
 
     def version_of(customer_id: int) -> int:
         from crm.customers.models import Customer

@@ -42,6 +42,8 @@ class Team(db.Model):
     protection_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     holding_limit: Mapped[int] = mapped_column(Integer, default=200, server_default="200")
     expiry_warning_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    # Recordings a manager of this team aims to review each day (录音分析).
+    daily_review_target: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
 
     parent: Mapped["Team | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Team"]] = relationship(back_populates="parent",

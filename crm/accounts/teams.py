@@ -28,6 +28,12 @@ def set_pool_rules(team: Team, *, protection_days: int, holding_limit: int,
     team.expiry_warning_days = expiry_warning_days
 
 
+def set_review_target(team: Team, daily_review_target: int | None) -> None:
+    """How many recordings the team's managers aim to review a day; None keeps it."""
+    if daily_review_target is not None:
+        team.daily_review_target = daily_review_target
+
+
 def move_team(team: Team, new_parent: Team | None) -> None:
     """Put the team under another parent, carrying its whole subtree along."""
     if new_parent is not None and new_parent.path.startswith(team.path):

@@ -72,6 +72,11 @@ class TeamForm(FlaskForm):
     expiry_warning_days = IntegerField(
         _l("Warn this many days before protection ends"), default=3,
         validators=[DataRequired(), NumberRange(min=1, max=60)])
+    # Optional so that forms and scripts written before it existed still save; empty keeps
+    # the team's current target (2 for a new team).
+    daily_review_target = IntegerField(
+        _l("Recordings a manager aims to review each day"), default=2,
+        validators=[Optional(), NumberRange(min=0, max=50)])
 
     def __init__(self, *args, teams=(), exclude_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

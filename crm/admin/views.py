@@ -17,6 +17,7 @@ from crm.accounts.teams import (
     move_team,
     rename_team,
     set_pool_rules,
+    set_review_target,
     team_tree,
 )
 from crm.accounts.users import (
@@ -237,6 +238,7 @@ def create_team_view():
         set_pool_rules(team, protection_days=form.protection_days.data,
                        holding_limit=form.holding_limit.data,
                        expiry_warning_days=form.expiry_warning_days.data)
+        set_review_target(team, form.daily_review_target.data)
         db.session.commit()
         flash(_("Team %(name)s created.", name=team.name), "success")
         return redirect_after_post(url_for("admin.teams"))
@@ -263,6 +265,7 @@ def update_team(team_id: int):
             set_pool_rules(team, protection_days=form.protection_days.data,
                            holding_limit=form.holding_limit.data,
                            expiry_warning_days=form.expiry_warning_days.data)
+            set_review_target(team, form.daily_review_target.data)
             move_team(team, _team_or_none(form.parent_id.data))
         except DomainError as error:
             db.session.rollback()
