@@ -222,6 +222,38 @@
     player.play();
   });
 
+  // Reviews. A comment's time plays the recording from there (without script the link
+  // opens the audio at #t=); "Comment here" takes the player's current moment.
+  function playerFor(id) { return document.querySelector("[data-player='" + id + "']"); }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-seek]");
+    if (link) {
+      var player = playerFor(link.dataset.seekPlayer);
+      if (!player) { return; }
+      event.preventDefault();
+      player.currentTime = parseFloat(link.dataset.seek);
+      player.play().catch(function () { /* seeking alone is enough */ });
+      return;
+    }
+    var here = event.target.closest && event.target.closest("[data-comment-here]");
+    if (here) {
+      var source = playerFor(here.dataset.commentHere);
+      var tenths = Math.floor(source.currentTime * 10);
+      here.form.elements.at.value = Math.floor(tenths / 600) + ":" +
+        ("0" + ((tenths % 600) / 10).toFixed(1)).slice(-4);
+      source.pause();
+      here.form.elements.body.focus();
+    }
+  });
+  function offerReviewTools(root) {
+    root.querySelectorAll("[data-comment-here]").forEach(function (b) { b.hidden = false; });
+    // Scores save as they are picked; the button is for pages without script.
+    root.querySelectorAll("form[hx-trigger=change] [data-without-script]").forEach(
+      function (b) { b.hidden = true; });
+  }
+  document.addEventListener("DOMContentLoaded", function () { offerReviewTools(document); });
+  document.addEventListener("htmx:load", function (event) { offerReviewTools(event.target); });
+
   document.addEventListener("DOMContentLoaded", function () { offerRecordingPicker(document); });
   document.addEventListener("htmx:load", function (event) { offerRecordingPicker(event.target); });
 

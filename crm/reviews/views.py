@@ -196,7 +196,7 @@ def _refused(review: Review, fragment: str, **forms):
 def _saved(review: Review, fragment: str, anchor: str, **extra):
     """htmx swaps the changed piece; a plain form goes back to the page at that piece."""
     if is_fragment_request():
-        return render_page("reviews/show.html", fragment, **_page_context(review), **extra)
+        return render_page("reviews/show.html", fragment, **_page_context(review, **extra))
     return redirect_after_post(url_for("reviews.show", review_id=review.id) + anchor)
 
 
