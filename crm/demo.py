@@ -76,6 +76,8 @@ def seed_demo() -> bool:
     db.session.flush()
     _seed_customers(fake)
     db.session.commit()
+    _seed_reviews(fake)
+    db.session.commit()
     return True
 
 
@@ -229,3 +231,131 @@ def _seed_recordings(fake) -> None:
     db.session.commit()
     for recording in recordings:
         process_recording(recording.id)
+
+
+REVIEW_COMMENTS = {
+    "praise": ["开场自我介绍清楚，语气自然", "这里复述了客户的需求，很好",
+               "用老客户案例回应，很有说服力"],
+    "issue": ["客户提到预算时没有追问", "介绍功能太多，没有联系客户的痛点",
+              "价格异议时急于让步"],
+    "suggestion": ["可以问一句：还有谁参与决定？", "这里可以约下次见面的具体时间",
+                   "先确认需求再报价"],
+}
+REVIEW_SUMMARIES = ["整体节奏不错，需求挖掘还可以更深入。",
+                    "开场和收尾都有进步，异议处理要更沉着。",
+                    "准备充分，下次把下一步约定得更具体。"]
+REVIEW_ACTIONS = ["每次拜访至少问三个开放式问题", "遇到价格异议先问原因再回应",
+                  "结束前约定下一步和日期"]
+REPLIES = ["收到，下次注意", "当时客户赶时间，我下次先约好时间", "明白了，谢谢指点"]
+
+
+def _seed_reviews(fake) -> None:
+    """Reviews in every state, spread over weeks: acknowledged (with replies), read, unread,
+    a draft, re-checks due today and later; the demo rep's scores improve over time."""
+    from crm.followups.models import FollowUp
+    from crm.notifications.models import Notification
+    from crm.recordings.models import Recording, RecordingStatus
+    from crm.reviews import reviewing
+    from crm.reviews.models import Review
+    from crm.reviews.rubric import ITEM_KEYS
+
+    now = utcnow()
+    ready = db.session.scalars(
+        select(Recording).join(FollowUp).where(Recording.status == RecordingStatus.READY)
+        .order_by(FollowUp.occurred_at)).all()
+    if not ready:
+        return
+    rep = db.session.scalar(select(User).where(User.email == "rep@demo.local"))
+    _more_recordings_for(rep, ready[0], now)
+    by_author: dict[int, list] = {}
+    for recording in db.session.scalars(
+            select(Recording).join(FollowUp).where(Recording.status == RecordingStatus.READY)
+            .order_by(FollowUp.occurred_at)):
+        by_author.setdefault(recording.follow_up.author_id, []).append(recording)
+
+    def manager_of(user):
+        return db.session.scalar(select(User).where(User.team_id == user.team_id,
+                                                    User.role == Role.MANAGER))
+
+    def review(recording, state: str, level: int, recheck_in: int | None = None):
+        author = recording.follow_up.author
+        manager = manager_of(author)
+        if manager is None:
+            return None
+        done = min(recording.follow_up.occurred_at + timedelta(days=1, hours=3),
+                   now - timedelta(hours=2))
+        item = reviewing.start_review(recording, manager)
+        item.created_at = done - timedelta(hours=1)
+        duration = recording.duration_seconds or 10
+        for n, kind in enumerate(("praise", "issue", "suggestion")):
+            reviewing.add_comment(item, manager, at_seconds=round(duration * (n + 1) / 4, 1),
+                                  kind=kind, body=fake.random_element(REVIEW_COMMENTS[kind]))
+        for key in ITEM_KEYS:
+            reviewing.set_score(item, key, max(1, min(5, level + fake.random_int(-1, 1))))
+        item.summary = fake.random_element(REVIEW_SUMMARIES)
+        if recheck_in is not None:
+            recheck_on = now.date() + timedelta(days=recheck_in)
+            # Written weeks ago: a date that has come by now was in the future then.
+            reviewing.add_action(item, fake.random_element(REVIEW_ACTIONS), recheck_on,
+                                 today=recheck_on - timedelta(days=1))
+        if state == "draft":
+            return item
+        reviewing.finish_review(item)
+        item.finished_at = done
+        if state in ("read", "acknowledged", "replied"):
+            item.read_at = done + timedelta(hours=5)
+        if state == "replied":
+            reviewing.reply_to(item, item.comments[1], author, fake.random_element(REPLIES))
+            item.comments[1].replied_at = done + timedelta(hours=6)
+        if state in ("acknowledged", "replied"):
+            reviewing.acknowledge(item, author)
+            item.acknowledged_at = done + timedelta(hours=6)
+        db.session.flush()
+        return item
+
+    # The demo rep: a history that improves, the latest one unread, one left for the queue.
+    mine = by_author.get(rep.id, [])
+    history = mine[:-2]
+    for step, recording in enumerate(history):
+        review(recording, "replied" if step % 2 else "acknowledged",
+               level=2 + (3 * step) // max(len(history), 1),
+               recheck_in={0: 0, 2: 10}.get(step))  # the oldest one's re-check is today
+    if len(mine) >= 2:
+        review(mine[-2], "finished", level=4)
+    # Colleagues: one read but not acknowledged, one draft in progress, the rest queued.
+    for author_id, recordings in by_author.items():
+        if author_id == rep.id or len(recordings) < 2:
+            continue
+        review(recordings[0], "read", level=3, recheck_in=14)
+        if fake.random.random() < 0.5:
+            review(recordings[1], "draft", level=3)
+    db.session.flush()
+    # Notifications arrive when their reviews did, not at seed time.
+    for note in db.session.scalars(select(Notification)):
+        reviewed = db.session.get(Review, note.review_id)
+        note.created_at = reviewed.finished_at or now
+        if reviewed.read_at and note.user_id == reviewed.rep_id:
+            note.read_at = reviewed.read_at
+
+
+def _more_recordings_for(rep, source, now) -> None:
+    """The demo rep's older visits and calls get recordings too (the same processed audio),
+    so their trend covers two months."""
+    from crm.followups.models import FollowUp, FollowUpKind
+    from crm.recordings.models import Recording
+
+    taken = select(Recording.follow_up_id)
+    older = db.session.scalars(
+        select(FollowUp).where(FollowUp.author_id == rep.id, FollowUp.id.not_in(taken),
+                               FollowUp.kind.in_([FollowUpKind.VISIT, FollowUpKind.CALL]),
+                               FollowUp.occurred_at > now - timedelta(days=80))
+        .order_by(FollowUp.occurred_at).limit(6)).all()
+    for follow_up in older:
+        db.session.add(Recording(
+            follow_up_id=follow_up.id, uploaded_by_id=rep.id, created_at=follow_up.occurred_at,
+            original_sha256=source.original_sha256, original_size=source.original_size,
+            original_type=source.original_type, playable_sha256=source.playable_sha256,
+            playable_size=source.playable_size, status=source.status,
+            duration_seconds=source.duration_seconds, peaks=source.peaks,
+            consent_confirmed_by_id=rep.id, consent_confirmed_at=follow_up.occurred_at))
+    db.session.flush()

@@ -424,3 +424,19 @@ def test_status_and_scores_survive_on_the_review_row(app, world):
         assert row.status == ReviewStatus.FINISHED and row.finished_at is not None
         assert db.session.scalar(select(func.count()).select_from(ReviewScore).where(
             ReviewScore.review_id == review.id)) == len(ITEM_KEYS)
+
+
+def test_demo_has_reviews_in_every_state(app):
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        reviews = db.session.scalars(select(Review)).all()
+        rep = db.session.scalar(select(User).where(User.email == "rep@demo.local"))
+        states = {("draft" if r.is_draft else "unread" if r.read_at is None
+                   else "acknowledged" if r.acknowledged_at else "read") for r in reviews}
+        assert states == {"draft", "unread", "read", "acknowledged"}
+        assert any(c.reply for r in reviews for c in r.comments)
+        weeks = {trends.week_of(r.finished_at, SHANGHAI) for r in reviews
+                 if r.rep_id == rep.id and r.finished_at}
+        assert len(weeks) >= 3  # spread over weeks, for the trend
+        assert all(c.at_seconds <= r.recording.duration_seconds
+                   for r in reviews for c in r.comments)
