@@ -61,8 +61,11 @@ def inject_navigation():
     items = nav_items_for(current_user)
     badge = 0
     if any(item.badge for item in items):
-        # One count query per page, whatever the data size.
-        from crm.notifications.inbox import unread_count
+        # Counted by the query that loaded the user (crm.accounts.sessions); asked here only
+        # when the user came another way.
+        badge = getattr(current_user, "unread_notifications", None)
+        if badge is None:
+            from crm.notifications.inbox import unread_count
 
-        badge = unread_count(current_user.id)
+            badge = unread_count(current_user.id)
     return {"nav_items": items, "nav_badge": badge}

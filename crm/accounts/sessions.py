@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from crm.accounts.models import User, UserSession
 from crm.clock import utcnow
 from crm.extensions import db
+from crm.notifications.inbox import unread_count_column
 
 REMEMBER_DAYS = 30
 TOUCH_EVERY = timedelta(minutes=5)
@@ -37,16 +38,21 @@ def start_session(user: User, remember: bool) -> UserSession:
 
 
 def load_session_user(token: str) -> User | None:
-    """The user behind a live session token, in one query; touches the row now and then."""
+    """The user behind a live session token, in one query; touches the row now and then.
+
+    The same query counts the user's unread notifications, which every page's navigation
+    shows, so that count costs no query of its own.
+    """
     now = utcnow()
     row = db.session.execute(
-        select(UserSession, User)
+        select(UserSession, User, unread_count_column(User.id))
         .join(User, User.id == UserSession.user_id)
         .where(UserSession.token == token, UserSession.expires_at > now, User.active.is_(True))
     ).first()
     if row is None:
         return None
-    user_session, user = row
+    user_session, user, unread = row
+    user.unread_notifications = unread
     if now - user_session.last_seen_at > TOUCH_EVERY:
         # A Core update: the session's sliding expiry is not an edit of the user.
         db.session.execute(

@@ -183,7 +183,7 @@ def show(review_id: int):
     # content, and doing it twice does nothing more.
     if review.rep_id == current_user.id and review.read_at is None:
         reviewing.mark_read(review, current_user)
-    inbox.mark_read(current_user.id, review_id=review.id)
+    inbox.mark_read(current_user, review_id=review.id)
     db.session.commit()
     return render_page("reviews/show.html", **_page_context(review))
 
