@@ -171,3 +171,23 @@ def test_recheck_trends_and_team_table(page, live_server, app, world, shot, sign
     page.goto(f"{live_server}/reviews/trends/{world.rep.id}")
     expect(page.locator("svg.trend-chart polyline")).to_have_count(len(ITEM_KEYS))
     shot("trends")
+
+
+def test_admin_edits_the_rubric_as_a_new_version(page, live_server, world, shot, sign_in):
+    old = world.review("finished")
+    sign_in(world.admin.email)
+    page.goto(f"{live_server}/admin/rubric")
+    expect(page.locator("#opening-label")).to_have_value("开场")
+    page.fill("#opening-label", "开场白")
+    page.fill("#opening-level-1", "")
+    page.click("button:has-text('保存为新版本')")
+    expect(page.locator(".form-errors")).to_be_visible()
+    expect(page.locator("#opening-label")).to_have_value("开场白")  # kept while refused
+    page.fill("#opening-level-1", "没有自我介绍")
+    page.click("button:has-text('保存为新版本')")
+    expect(page.locator(".flash-success")).to_contain_text("第 2 版")
+    shot("rubric")
+    page.goto(f"{live_server}/reviews/{old.id}")
+    expect(page.locator("#rubric")).to_contain_text("开场")
+    expect(page.locator("#rubric")).not_to_contain_text("开场白")
+    _wait_until(page, "document.querySelector('audio[data-player]').readyState >= 1")
