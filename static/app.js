@@ -12,6 +12,11 @@
     }
   }, true);
 
+  // The review sheet's Print button (a plain button cannot print without script).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+  });
+
   // "Use my location" on the follow-up form: offered where the browser can, never required.
   function offerGeolocation(root) {
     root.querySelectorAll("[data-geolocate]").forEach(function (box) {
