@@ -342,3 +342,24 @@ def test_query_count_does_not_grow_with_deals(app, world, make_customer, login_a
     assert large.get_data(as_text=True).count("批量") > 10 * small.get_data(as_text=True) \
         .count("批量") > 0 or url == "/pipeline"
     assert few.count == many.count
+
+
+def test_demo_has_deals_in_every_stage_and_grade_for_every_rep(app, client):
+    from crm.accounts.models import Role
+    from crm.demo import DEMO_PASSWORD
+    from crm.pipeline.models import OPEN_STAGES
+
+    app.test_cli_runner().invoke(args=["seed-demo"])
+    with app.app_context():
+        reps = db.session.scalars(select(User.id).where(User.role == Role.REP)).all()
+        combos = set(db.session.execute(select(Deal.owner_id, Deal.stage, Deal.grade)
+                                        .where(Deal.stage.in_(OPEN_STAGES))).all())
+        expected = {(rep, stage, grade) for rep in reps for stage in OPEN_STAGES
+                    for grade in Grade}
+        assert expected <= combos
+        recent = set(db.session.scalars(select(DealEvent.owner_id).where(
+            DealEvent.at >= utcnow() - timedelta(days=1), DealEvent.kind != DealChange.CREATE)))
+        assert recent == set(reps)
+    client.login("rep@demo.local", DEMO_PASSWORD)
+    sheet = client.get("/pipeline/sheet").get_data(as_text=True)
+    assert 'class="change up"' in sheet or 'class="change down"' in sheet

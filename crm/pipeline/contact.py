@@ -26,7 +26,7 @@ def follow_up_counts(customer_ids: Select, *, recent_since: datetime,
         select(FollowUp.customer_id,
                func.sum(case((FollowUp.occurred_at >= recent_since, 1), else_=0)),
                func.count(),
-               func.sum(case((FollowUp.created_at >= new_since, 1), else_=0)))
+               func.sum(case((FollowUp.occurred_at >= new_since, 1), else_=0)))
         .where(FollowUp.customer_id.in_(customer_ids)).group_by(FollowUp.customer_id))
     return {cid: (int(recent or 0), int(total or 0), int(new or 0))
             for cid, recent, total, new in rows}
