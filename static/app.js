@@ -12,7 +12,8 @@
     }
   }, true);
 
-  // The review sheet's Print button (a plain button cannot print without script).
+  // The review sheet's Print button: shown only where script can print (see app.css).
+  document.documentElement.classList.add("has-js");
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
   });

@@ -363,3 +363,13 @@ def test_demo_has_deals_in_every_stage_and_grade_for_every_rep(app, client):
     client.login("rep@demo.local", DEMO_PASSWORD)
     sheet = client.get("/pipeline/sheet").get_data(as_text=True)
     assert 'class="change up"' in sheet or 'class="change down"' in sheet
+
+
+def test_today_counts_my_open_deals_by_grade(world, make_deal, login_as):
+    make_deal(world.customers.rep, title="A单", grade="A")
+    html = login_as("rep").get("/").get_data(as_text=True)
+    section = html[html.index('id="my-pipeline"'):].split("</section>")[0]
+    assert '<span class="grade-badge grade-A">A</span> 1' in section
+    assert '<span class="grade-badge grade-B">B</span> 1' in section
+    assert '<span class="grade-badge grade-C">C</span> 0' in section
+    assert 'id="my-pipeline"' not in login_as("office").get("/").get_data(as_text=True)

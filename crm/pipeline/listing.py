@@ -1,10 +1,11 @@
-"""The deals shown on a customer's card."""
+"""Deals listed outside the board: on a customer's card, and counted for Today."""
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from crm import access
 from crm.extensions import db
-from crm.pipeline.models import GRADE_LABELS, STAGE_LABELS, Deal
+from crm.pipeline.models import GRADE_LABELS, OPEN_STAGES, STAGE_LABELS, Deal, Grade
 
 
 def customer_deals(user, customer_id: int) -> dict:
@@ -16,3 +17,11 @@ def customer_deals(user, customer_id: int) -> dict:
         .order_by(Deal.closed_at.is_not(None), Deal.created_at.desc(), Deal.id.desc())
         .limit(50)).all()
     return {"deals": deals, "stage_labels": STAGE_LABELS, "grade_labels": GRADE_LABELS}
+
+
+def open_deals_by_grade(owner_id: int) -> dict[Grade, int]:
+    """How many open deals a rep holds per grade (for Today), in one grouped query."""
+    return dict(db.session.execute(
+        select(Deal.grade, func.count()).where(Deal.owner_id == owner_id,
+                                               Deal.stage.in_(OPEN_STAGES))
+        .group_by(Deal.grade)).all())
