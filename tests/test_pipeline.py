@@ -373,3 +373,17 @@ def test_today_counts_my_open_deals_by_grade(world, make_deal, login_as):
     assert '<span class="grade-badge grade-B">B</span> 1' in section
     assert '<span class="grade-badge grade-C">C</span> 0' in section
     assert 'id="my-pipeline"' not in login_as("office").get("/").get_data(as_text=True)
+
+
+def test_a_won_customer_stays_protected_when_transferred(app, world, login_as):
+    assert _move(login_as("rep"), world.deal, world.deal_version(), stage="won",
+                 amount="5000").status_code == 303
+    response = login_as("manager").post_form(
+        "/customers/transfer", {"customer_ids": str(world.customers.rep),
+                                "to_user_id": str(world.rep2.id), "reason": "调整"})
+    assert response.status_code == 303
+    with app.app_context():
+        won = db.session.get(Customer, world.customers.rep)
+        assert (won.owner_id, won.protected_until) == (world.rep2.id, None)
+    # The new owner of the customer sees its deals.
+    assert login_as("rep2").get(f"/deals/{world.deal}").status_code == 200
