@@ -37,6 +37,34 @@
       });
     });
   }
+  // Board on a desktop: drop a card on another column to move it. The card's own Move form
+  // does the work, so the rules (won needs an amount, lost a reason) stay on the server;
+  // when the move needs one of those, the form opens and asks instead of posting.
+  var dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    dragged = event.target.closest ? event.target.closest(".deal-card[draggable]") : null;
+    if (dragged) { event.dataTransfer.effectAllowed = "move"; }
+  });
+  document.addEventListener("dragover", function (event) {
+    if (dragged && event.target.closest(".board-column")) { event.preventDefault(); }
+  });
+  document.addEventListener("drop", function (event) {
+    var column = dragged && event.target.closest(".board-column");
+    var card = dragged;
+    dragged = null;
+    if (!column || card.closest(".board-column") === column) { return; }
+    event.preventDefault();
+    var form = card.querySelector("form");
+    var stage = column.dataset.stage;
+    var needs = stage === "lost" ? "reason" : (stage === "won" && !card.dataset.amount ? "amount" : null);
+    form.elements.stage.value = stage;
+    if (needs && !form.elements[needs].value) {
+      card.querySelector("details").open = true;
+      form.elements[needs].focus();
+    } else {
+      form.requestSubmit();
+    }
+  });
   document.addEventListener("DOMContentLoaded", function () { offerGeolocation(document); });
   document.addEventListener("htmx:load", function (event) { offerGeolocation(event.target); });
 })();

@@ -34,7 +34,19 @@ def test_move_a_deal_and_the_counts_follow(page, live_server, world, make_deal, 
         expect(page.locator(".board-column.is-current")).to_contain_text("年度设备采购")
     else:
         expect(page.locator(".board-column.stage-intent")).to_contain_text("年度设备采购")
+        # Drag and drop, the desktop's shortcut for the same Move form.
+        page.locator(".deal-card", has_text="门店二期").drag_to(
+            page.locator(".board-column.stage-negotiation"))
+        expect(_count(page, "negotiation")).to_have_text("1")
+        expect(_count(page, "intent")).to_have_text("1")
     shot("moved")
+    page.click(f"#deal-card-{world.deal} .deal-card-title")
+    expect(page.locator("#deal-events")).to_contain_text("阶段 咨询 → 意向")
+    shot("deal")
+    page.click(".deal-head a:has-text('张三')")
+    expect(page.locator("#deals")).to_contain_text("年度设备采购")
+    expect(page.locator("#timeline")).to_contain_text("阶段 咨询 → 意向")
+    shot("card")
 
 
 def test_manager_walks_the_review_sheet(page, live_server, world, make_deal, shot, sign_in):
