@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -46,10 +47,21 @@ def _signed_in_only():
     return None
 
 
+# Words every deal card repeats. Translated once per page rather than once per card: a
+# board shows hundreds of cards and each lookup costs as much as the rest of the card.
+CARD_WORDS = {"move": _l("Move"), "move_to": _l("Move to"),
+              "amount": _l("Amount (¥), needed to win"),
+              "reason": _l("Reason, needed when lost"), "no_amount": _l("No amount yet"),
+              "never": _l("Never contacted"), "overdue": _l("overdue")}
+
+
 @bp.context_processor
 def _labels():
     return {"stage_labels": STAGE_LABELS, "grade_labels": GRADE_LABELS,
-            "board_stages": BOARD_STAGES, "today": _today(), "now": utcnow()}
+            "board_stages": BOARD_STAGES, "today": _today(), "now": utcnow(),
+            "stage_names": {stage: str(label) for stage, label in STAGE_LABELS.items()},
+            "grade_names": {grade: str(label) for grade, label in GRADE_LABELS.items()},
+            "card_words": {key: str(word) for key, word in CARD_WORDS.items()}}
 
 
 def _zone() -> ZoneInfo:
