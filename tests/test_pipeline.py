@@ -2,8 +2,9 @@
 pool, and the board's and sheet's query counts."""
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert, select
@@ -15,7 +16,7 @@ from crm.customers.pool import expire_protection
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.followups.models import FollowUp, FollowUpKind
-from crm.pipeline.deals import grade_moves, move_deal, regrade_deal
+from crm.pipeline.deals import grade_moves, grade_moves_on, move_deal, regrade_deal
 from crm.pipeline.models import Deal, DealChange, DealEvent, DealReview, Grade, Stage
 from tests.conftest import count_queries
 
@@ -147,6 +148,15 @@ def test_grade_changes_are_events_counted_per_rep(app, world):
         assert grade_moves(start - timedelta(days=2), start) == {}
         assert grade_moves(start, utcnow() + timedelta(minutes=1),
                            owner_ids=[world.rep3.id]) == {world.rep3.id: (0, 1)}
+        # Per calendar day in the team's zone: 00:30 in Shanghai is still the day before in UTC.
+        shanghai = ZoneInfo("Asia/Shanghai")
+        late = datetime(2026, 3, 3, 0, 30, tzinfo=shanghai)
+        db.session.add(DealEvent(deal_id=world.deal, customer_id=world.customers.rep,
+                                 owner_id=world.rep.id, kind=DealChange.GRADE, from_value="B",
+                                 to_value="A", direction=1, at=late))
+        db.session.commit()
+        assert grade_moves_on(late.date(), shanghai) == {world.rep.id: (1, 0)}
+        assert grade_moves_on(late.date() - timedelta(days=1), shanghai) == {}
 
 
 def test_a_won_deal_keeps_the_customer_out_of_the_pool(app, world, login_as):

@@ -1,8 +1,9 @@
 """The rules of a deal: creating, editing, moving between stages, grading; every change of
 stage or grade is recorded, and a won deal keeps its customer out of the public pool."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
@@ -207,6 +208,12 @@ def review_deal(deal: Deal, reviewer: User, note: str | None) -> DealReview:
     db.session.add(review)
     db.session.flush()
     return review
+
+
+def grade_moves_on(day: date, zone: ZoneInfo, owner_ids=None) -> dict[int, tuple[int, int]]:
+    """Upgrades and downgrades per rep on one calendar day in `zone` (a team's day)."""
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    return grade_moves(start, start + timedelta(days=1), owner_ids)
 
 
 def grade_moves(start: datetime, end: datetime, owner_ids=None) -> dict[int, tuple[int, int]]:
