@@ -52,7 +52,8 @@ def _signed_in_only():
 CARD_WORDS = {"move": _l("Move"), "move_to": _l("Move to"),
               "amount": _l("Amount (¥), needed to win"),
               "reason": _l("Reason, needed when lost"), "no_amount": _l("No amount yet"),
-              "never": _l("Never contacted"), "overdue": _l("overdue")}
+              "never": _l("Never contacted"), "overdue": _l("overdue"),
+              "today": _l("Contacted today")}
 
 
 @bp.context_processor
