@@ -23,6 +23,9 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("today.index", _l("Today"), "today"),
     NavItem("customers.index", _l("Customers"), "customers"),
+    NavItem("pipeline.index", _l("Pipeline"), "pipeline"),
+    NavItem("pipeline.sheet", _l("Review sheet"), "sheet", phone=False),
+    NavItem("pipeline.a_deals", _l("A deals"), "grade", phone=False),
     NavItem("followups.index", _l("My follow-ups"), "followups", roles=(Role.REP, Role.MANAGER),
             phone=False),
     NavItem("followups.ride_alongs", _l("My ride-alongs"), "ridealong",

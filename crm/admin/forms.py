@@ -72,6 +72,13 @@ class TeamForm(FlaskForm):
     expiry_warning_days = IntegerField(
         _l("Warn this many days before protection ends"), default=3,
         validators=[DataRequired(), NumberRange(min=1, max=60)])
+    # Pipeline grade windows; left empty, the team keeps what it has (7, 14, 30 at first).
+    grade_a_days = IntegerField(_l("An A deal signs within (days)"), default=7,
+                                validators=[Optional(), NumberRange(min=1, max=365)])
+    grade_b_days = IntegerField(_l("A B deal signs within (days)"), default=14,
+                                validators=[Optional(), NumberRange(min=1, max=365)])
+    grade_c_days = IntegerField(_l("A C deal signs within (days)"), default=30,
+                                validators=[Optional(), NumberRange(min=1, max=365)])
 
     def __init__(self, *args, teams=(), exclude_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
