@@ -397,3 +397,20 @@ def test_a_won_customer_stays_protected_when_transferred(app, world, login_as):
         assert (won.owner_id, won.protected_until) == (world.rep2.id, None)
     # The new owner of the customer sees its deals.
     assert login_as("rep2").get(f"/deals/{world.deal}").status_code == 200
+
+
+def test_open_deals_follow_a_transferred_customer_and_closed_ones_stay(app, world, login_as,
+                                                                        make_deal):
+    from crm.pipeline.models import Deal
+
+    won = make_deal(world.customers.rep, title="去年的单", stage="won", by=world.rep,
+                    amount="8000")
+    manager = login_as("manager")
+    assert manager.post_form("/customers/transfer", {
+        "customer_ids": str(world.customers.rep), "to_user_id": str(world.rep2.id),
+        "reason": "调整"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Deal, world.deal).owner_id == world.rep2.id
+        assert db.session.get(Deal, won).owner_id == world.rep.id
+    board = login_as("rep2").get("/pipeline").get_data(as_text=True)
+    assert f"/deals/{world.deal}" in board

@@ -15,6 +15,7 @@ from crm.customers.models import Customer, OwnershipChange
 from crm.customers.pool import pool_rules
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.pipeline.deals import follow_customers
 
 
 def _move(customer_ids: list[int], to_user: User | None, by: User, kind: OwnershipChange,
@@ -41,6 +42,8 @@ def _move(customer_ids: list[int], to_user: User | None, by: User, kind: Ownersh
     db.session.execute(update(Customer).where(Customer.id.in_(moving))
                        .values(**values, version=Customer.version + 1)
                        .execution_options(synchronize_session=False))
+    if to_user is not None:
+        follow_customers(moving, to_user.id)
     log_ownership([{"customer_id": cid, "kind": kind, "from_user_id": previous[cid],
                     "to_user_id": to_user.id if to_user else None, "by_user_id": by.id,
                     "reason": reason} for cid in moving])

@@ -15,6 +15,7 @@ from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
 from crm.pipeline.models import (
     GRADE_RANK,
+    OPEN_STAGES,
     STAGE_ORDER,
     Deal,
     DealChange,
@@ -151,6 +152,17 @@ def protect_for_good(customer_id: int) -> None:
                               Customer.protected_until.is_not(None))
                        .values(protected_until=None, version=Customer.version + 1)
                        .execution_options(synchronize_session=False))
+
+
+def follow_customers(customer_ids: list[int], to_user_id: int) -> int:
+    """Open deals go with their customers to a new owner (a transfer or a handover); won,
+    after-sales and lost deals stay in the books of whoever closed them."""
+    result = db.session.execute(
+        update(Deal).where(Deal.customer_id.in_(customer_ids), Deal.stage.in_(OPEN_STAGES),
+                           Deal.owner_id != to_user_id)
+        .values(owner_id=to_user_id, version=Deal.version + 1)
+        .execution_options(synchronize_session=False))
+    return result.rowcount
 
 
 def _grade(deal: Deal, by: User | None, grade: Grade) -> None:
