@@ -26,6 +26,9 @@ PAGES = [("admin@demo.local", "/"), ("admin@demo.local", "/admin/users"),
          ("manager@demo.local", "/customers?tab=team&q=0013"),
          ("manager@demo.local", "/customers?tab=pool&tier=key"),
          ("manager@demo.local", "{card}"),
+         ("manager@demo.local", "/pipeline"),
+         ("manager@demo.local", "/pipeline/sheet"),
+         ("rep@demo.local", "/pipeline/sheet"),
          ("office@demo.local", "/customers?tab=all&q=科技")]
 
 
@@ -79,6 +82,36 @@ def _time(client, url: str, requests: int) -> list[float]:
     return samples
 
 
+def _bulk_deals() -> int:
+    """One deal for every fifth owned customer, in every stage and grade, owned by its
+    customer's owner; returns how many."""
+    import itertools
+
+    from sqlalchemy import insert, select
+
+    from crm.clock import utcnow
+    from crm.customers.models import Customer
+    from crm.extensions import db
+    from crm.pipeline.models import Deal, Grade, Stage
+
+    now = utcnow()
+    owned = db.session.execute(select(Customer.id, Customer.owner_id)
+                               .where(Customer.owner_id.is_not(None))).all()[::5]
+    combos = itertools.cycle(itertools.product(list(Stage), list(Grade)))
+    rows = [{"customer_id": cid, "owner_id": owner, "title": f"商机{n}", "amount": 1000 + n,
+             "stage": stage, "grade": grade, "created_at": now, "updated_at": now,
+             "graded_at": now, "version": 1,
+             "lost_reason": "价格" if stage == Stage.LOST else None}
+            for n, ((cid, owner), (stage, grade)) in enumerate(zip(owned, combos, strict=False))]
+    for start in range(0, len(rows), 5000):
+        db.session.execute(insert(Deal), rows[start:start + 5000])
+    db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE deals")
+    return len(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
@@ -106,6 +139,7 @@ def main() -> None:
             _bulk_customers(args.customers)
             print(f"{args.customers} extra customers inserted in "
                   f"{time.perf_counter() - started:.1f} s")
+            print(f"{_bulk_deals()} deals inserted")
             from sqlalchemy import select
 
             from crm.accounts.models import User

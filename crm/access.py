@@ -65,6 +65,30 @@ def customers_scope(user: User) -> Select:
     return query.where(Customer.owner_id.is_(None) | (Customer.owner_id == user.id))
 
 
+def deals_scope(user: User) -> Select:
+    """Deals the user may open: those they own or on customers they own (reps); the same
+    for anyone in their team tree (managers); every deal (office, admin)."""
+    from crm.customers.models import Customer
+    from crm.pipeline.models import Deal
+
+    query = select(Deal)
+    if user.role in SEES_EVERY_TEAM:
+        return query
+    if user.role == Role.MANAGER and user.team is not None:
+        owners = select(User.id).where(User.team_id.in_(team_subtree_ids(user.team)))
+        return query.where(Deal.owner_id.in_(owners) | Deal.customer_id.in_(
+            select(Customer.id).where(Customer.owner_id.in_(owners))))
+    # A transferred customer's deals stay visible to whoever owns the customer now.
+    return query.where((Deal.owner_id == user.id) | Deal.customer_id.in_(
+        select(Customer.id).where(Customer.owner_id == user.id)))
+
+
+def may_review_deals(user: User, owner: User) -> bool:
+    """Managers review the deals of reps in their team tree in the nightly review; admins
+    anyone's."""
+    return user.role == Role.ADMIN or manages(user, owner)
+
+
 def customers_in_tab(user: User, tab: str) -> Select:
     """One list tab's customers, as narrow a query as the tab allows; always a subset of
     customers_scope (the wider OR of "mine or the pool" would read rows only to drop them)."""

@@ -145,10 +145,13 @@ def _seed_customers(fake) -> None:
         return None
 
     for rep in reps:
+        customers = []
         for n in range(8):
             customer = add(rep, days_left=[2, 5, 12, 20, 25, 28, 29, 30][n])
             if customer is not None:
                 _seed_follow_ups(fake, customer, rep, now)
+                customers.append(customer)
+        _seed_deals(fake, rep, customers, now)
     for _ in range(25):
         customer = add(None)
         if customer is not None:  # worked once by someone who let it go
@@ -359,3 +362,48 @@ def _more_recordings_for(rep, source, now) -> None:
             duration_seconds=source.duration_seconds, peaks=source.peaks,
             consent_confirmed_by_id=rep.id, consent_confirmed_at=follow_up.occurred_at))
     db.session.flush()
+DEAL_TITLES = ["年度设备采购", "门店收银系统", "员工体检团购", "仓储管理软件", "售后维保合同",
+               "新店装修配套", "培训服务包", "备件年度供货"]
+LOST_REASONS = ["预算被砍", "选了竞品", "项目暂停"]
+
+
+def _seed_deals(fake, rep, customers, now) -> None:
+    """Open deals in every stage and grade, one won and one lost, each with a history of
+    stage and grade moves over the past weeks; a third changed since yesterday."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from crm.pipeline.deals import create_deal, move_deal, regrade_deal
+    from crm.pipeline.models import OPEN_STAGES, STAGE_ORDER, DealEvent, Grade, Stage
+
+    if not customers:
+        return
+    plans = [(stage, grade) for stage in OPEN_STAGES for grade in Grade]
+    plans += [(Stage.WON, Grade.A), (Stage.LOST, Grade.C)]
+    for n, (stage, grade) in enumerate(plans):
+        customer = customers[n % len(customers)]
+        amount = Decimal(fake.random_int(20, 600) * 1000)
+        deal = create_deal(customer, rep, title=fake.random_element(DEAL_TITLES), grade=Grade.C,
+                           amount=amount)
+        for step in STAGE_ORDER[1:STAGE_ORDER.index(stage) + 1] if stage != Stage.LOST else (
+                Stage.FIRST_MEETING, Stage.LOST):
+            move_deal(deal, rep, step, amount=amount,
+                      reason=fake.random_element(LOST_REASONS) if step == Stage.LOST else None)
+        grades = {Grade.C: [], Grade.B: [Grade.B], Grade.A: [Grade.B, Grade.A]}[grade]
+        if n % 5 == 4 and grade != Grade.A:  # rated A too soon, then downgraded
+            grades = [Grade.A, grade]
+        for step in grades:
+            regrade_deal(deal, rep, step)
+        # Spread the history over the past weeks, oldest first; every third deal moved
+        # within the last day so the review sheet's "since yesterday" has something to say.
+        events = db.session.scalars(select(DealEvent).where(DealEvent.deal_id == deal.id)
+                                    .order_by(DealEvent.id)).all()
+        start = now - timedelta(days=fake.random_int(14, 40))
+        recent = n % 3 == 0
+        for place, event in enumerate(events):
+            event.at = start + timedelta(days=place * 3, hours=fake.random_int(1, 8))
+        if recent and len(events) > 1:
+            events[-1].at = now - timedelta(hours=fake.random_int(1, 12))
+        deal.created_at = events[0].at
+        deal.expected_close = (now + timedelta(days={Grade.A: 6, Grade.B: 13, Grade.C: 28}[
+            deal.grade] + fake.random_int(-3, 3))).date()

@@ -210,6 +210,26 @@ def add_contact(app):
     return add
 
 
+@pytest.fixture
+def make_deal(app):
+    """An open deal on a customer, owned by the customer's owner; returns its id."""
+
+    def make(customer_id: int, title: str = "设备采购", grade: str = "C",
+             stage: str = "inquiry", amount=None, by=None) -> int:
+        from crm.customers.models import Customer
+        from crm.pipeline.deals import create_deal
+        from crm.pipeline.models import Grade, Stage
+
+        with app.app_context():
+            by_user = db.session.get(User, getattr(by, "id", by)) if by else None
+            deal = create_deal(db.session.get(Customer, customer_id), by_user, title=title,
+                               grade=Grade(grade), stage=Stage(stage), amount=amount)
+            db.session.commit()
+            return deal.id
+
+    return make
+
+
 def _visit_with_companion(app, customer_id, author, companion) -> int:
     """A visit the rep logged with their manager riding along."""
     from crm.clock import utcnow
@@ -293,12 +313,13 @@ def _make_review(app, world, state: str) -> SimpleNamespace:
 
 
 @pytest.fixture
-def world(app, make_team, make_user, make_customer, add_contact):
+def world(app, make_team, make_user, make_customer, add_contact, make_deal):
     """The shape of a real company: two regions, teams below them, every role, an outsider.
 
     east (region_manager) ─┬─ sh1: manager, rep, rep2      south ── sz: manager2, rep3
                            └─ hz:  hz_rep                    empty (no one)
     customers: one each for rep, rep2, hz_rep and rep3, and one in the pool.
+    deals: one on rep's customer (`deal`), one on rep3's (`deal3`).
     """
     east = make_team("East")
     sh1 = make_team("Shanghai 1", east)
@@ -340,6 +361,16 @@ def world(app, make_team, make_user, make_customer, add_contact):
             return db.session.get(Customer, customer_id).version
 
     people.version_of = version_of
+    people.deal = make_deal(people.customers.rep, title="年度设备采购", grade="B")
+    people.deal3 = make_deal(people.customers.rep3, title="门店收银系统", grade="A")
+
+    def deal_version() -> int:
+        from crm.pipeline.models import Deal
+
+        with app.app_context():
+            return db.session.get(Deal, people.deal).version
+
+    people.deal_version = deal_version
     return people
 
 

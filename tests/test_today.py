@@ -29,7 +29,8 @@ def test_today_and_more_query_counts_stay_flat(app, world, make_user, login_as):
             with count_queries(app) as counted:
                 assert rep.get(url).status_code == 200
             counts[(label, url)] = counted.count
-    assert counts[("few", "/")] == counts[("many", "/")] <= 4
+    # The pipeline card adds one grouped query (open deals by grade).
+    assert counts[("few", "/")] == counts[("many", "/")] <= 5
     assert counts[("few", "/more")] == counts[("many", "/more")] <= 3
 
 

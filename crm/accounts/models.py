@@ -44,6 +44,10 @@ class Team(db.Model):
     expiry_warning_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
     # Recordings a manager of this team aims to review each day (录音分析).
     daily_review_target: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    # Pipeline grades: within how many days an A, B or C deal is expected to sign.
+    grade_a_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    grade_b_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    grade_c_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
     parent: Mapped["Team | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Team"]] = relationship(back_populates="parent",

@@ -77,6 +77,13 @@ class TeamForm(FlaskForm):
     daily_review_target = IntegerField(
         _l("Recordings a manager aims to review each day"), default=2,
         validators=[Optional(), NumberRange(min=0, max=50)])
+    # Pipeline grade windows; left empty, the team keeps what it has (7, 14, 30 at first).
+    grade_a_days = IntegerField(_l("An A deal signs within (days)"), default=7,
+                                validators=[Optional(), NumberRange(min=1, max=365)])
+    grade_b_days = IntegerField(_l("A B deal signs within (days)"), default=14,
+                                validators=[Optional(), NumberRange(min=1, max=365)])
+    grade_c_days = IntegerField(_l("A C deal signs within (days)"), default=30,
+                                validators=[Optional(), NumberRange(min=1, max=365)])
 
     def __init__(self, *args, teams=(), exclude_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -34,6 +34,7 @@ from crm.extensions import db
 from crm.forms import choices, optional_int, show_domain_error
 from crm.htmx import form_error_status, redirect_after_post, render_page
 from crm.pagination import keyset_page
+from crm.pipeline.deals import set_grade_windows
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -239,11 +240,22 @@ def create_team_view():
                        holding_limit=form.holding_limit.data,
                        expiry_warning_days=form.expiry_warning_days.data)
         set_review_target(team, form.daily_review_target.data)
-        db.session.commit()
-        flash(_("Team %(name)s created.", name=team.name), "success")
-        return redirect_after_post(url_for("admin.teams"))
+        try:
+            _set_grade_windows(team, form)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Team %(name)s created.", name=team.name), "success")
+            return redirect_after_post(url_for("admin.teams"))
     return render_page("admin/teams.html", teams=tree, counts=_member_counts(), form=form,
                        status=form_error_status())
+
+
+def _set_grade_windows(team, form) -> None:
+    set_grade_windows(team, a=form.grade_a_days.data, b=form.grade_b_days.data,
+                      c=form.grade_c_days.data)
 
 
 @bp.get("/teams/<int:team_id>/edit")
@@ -266,6 +278,7 @@ def update_team(team_id: int):
                            holding_limit=form.holding_limit.data,
                            expiry_warning_days=form.expiry_warning_days.data)
             set_review_target(team, form.daily_review_target.data)
+            _set_grade_windows(team, form)
             move_team(team, _team_or_none(form.parent_id.data))
         except DomainError as error:
             db.session.rollback()

@@ -1,4 +1,5 @@
-"""The customer's timeline: ownership changes and edits, newest first, in constant queries."""
+"""The customer's timeline: ownership changes, edits, follow-ups and deal changes, newest
+first, in constant queries."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,14 +50,22 @@ def timeline(customer_id: int, limit: int = TIMELINE_LIMIT) -> list[TimelineEntr
         .options(joinedload(AuditEvent.actor))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).all()
     from crm.followups.models import Companion, FollowUp
+    from crm.recordings.models import recordings_as_shown
 
     follow_ups = db.session.scalars(
         select(FollowUp).where(FollowUp.customer_id == customer_id)
         .options(joinedload(FollowUp.author),
                  selectinload(FollowUp.companions).joinedload(Companion.user),
-                 selectinload(FollowUp.recordings))
+                 recordings_as_shown())
         .order_by(FollowUp.occurred_at.desc(), FollowUp.id.desc()).limit(limit)).all()
+    from crm.pipeline.models import DealEvent
+
+    deal_events = db.session.scalars(
+        select(DealEvent).where(DealEvent.customer_id == customer_id)
+        .options(joinedload(DealEvent.by_user), joinedload(DealEvent.deal))
+        .order_by(DealEvent.at.desc(), DealEvent.id.desc()).limit(limit)).all()
     entries = [TimelineEntry(e.at, "ownership", e) for e in ownership]
+    entries += [TimelineEntry(e.at, "deal", e) for e in deal_events]
     entries += [TimelineEntry(f.occurred_at, "followup", f) for f in follow_ups]
     entries += [TimelineEntry(e.at, "edit", e) for e in edits if e.action == AuditAction.EDIT]
     entries.sort(key=lambda entry: entry.at, reverse=True)

@@ -3,17 +3,19 @@
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import case, literal, select, update
 
 from crm.accounts.models import Role, User
 from crm.audit.log import record_many
 from crm.audit.models import AuditAction
 from crm.clock import utcnow
+from crm.columns import UTCDateTime
 from crm.customers.history import log_ownership
 from crm.customers.models import Customer, OwnershipChange
 from crm.customers.pool import pool_rules
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.pipeline.deals import follow_customers
 
 
 def _move(customer_ids: list[int], to_user: User | None, by: User, kind: OwnershipChange,
@@ -32,11 +34,16 @@ def _move(customer_ids: list[int], to_user: User | None, by: User, kind: Ownersh
     values = {"owner_id": None, "claimed_at": None, "protected_until": None}
     if to_user is not None:
         protection_days, _limit = pool_rules(to_user)
+        # A customer protected for good (a won deal: owned, no end date) stays so.
+        for_good = Customer.owner_id.is_not(None) & Customer.protected_until.is_(None)
         values = {"owner_id": to_user.id, "claimed_at": now,
-                  "protected_until": now + timedelta(days=protection_days)}
+                  "protected_until": case((for_good, None), else_=literal(
+                      now + timedelta(days=protection_days), UTCDateTime()))}
     db.session.execute(update(Customer).where(Customer.id.in_(moving))
                        .values(**values, version=Customer.version + 1)
                        .execution_options(synchronize_session=False))
+    if to_user is not None:
+        follow_customers(moving, to_user.id)
     log_ownership([{"customer_id": cid, "kind": kind, "from_user_id": previous[cid],
                     "to_user_id": to_user.id if to_user else None, "by_user_id": by.id,
                     "reason": reason} for cid in moving])

@@ -48,6 +48,7 @@ from crm.extensions import db
 from crm.forms import choices, show_domain_error
 from crm.htmx import form_error_status, is_fragment_request, redirect_after_post, render_page
 from crm.pagination import keyset_page
+from crm.pipeline.listing import customer_deals
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 PAGE_SIZE = 30
@@ -199,6 +200,7 @@ def _card_context(customer: Customer) -> dict:
         "warning_days": pool.warning_days(customer.owner) if customer.owner else 0,
         "timeline": timeline(customer.id),
         "release_form": ReleaseForm(),
+        **customer_deals(current_user, customer.id),
     }
 
 

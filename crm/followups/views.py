@@ -23,6 +23,7 @@ from crm.forms import choices, show_domain_error
 from crm.htmx import form_error_status, redirect_after_post, render_page, wants_json
 from crm.i18n import select_timezone
 from crm.recordings.forms import RecordingForm, max_recording_mb
+from crm.recordings.models import recordings_as_shown
 
 bp = Blueprint("followups", __name__)
 
@@ -134,7 +135,7 @@ def index():
         select(FollowUp).where(FollowUp.author_id == current_user.id,
                                FollowUp.occurred_at >= _since(6))
         .options(joinedload(FollowUp.customer), selectinload(FollowUp.companions)
-                 .joinedload(Companion.user), selectinload(FollowUp.recordings))
+                 .joinedload(Companion.user), recordings_as_shown())
         .order_by(FollowUp.occurred_at.desc()).limit(200)).all()
     today_start = _since(0)
     return render_page("followups/index.html",
@@ -148,7 +149,7 @@ def ride_alongs():
         select(FollowUp).join(Companion).where(Companion.user_id == current_user.id)
         .options(joinedload(FollowUp.customer), joinedload(FollowUp.author),
                  selectinload(FollowUp.companions).joinedload(Companion.user),
-                 selectinload(FollowUp.recordings))
+                 recordings_as_shown())
         .order_by(FollowUp.occurred_at.desc()).limit(100)).all()
     return render_page("followups/ride_alongs.html", follow_ups=rows,
                        notes_form=CompanionNotesForm())

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from crm.clock import utcnow
 from crm.columns import UTCDateTime, enum_column
@@ -55,3 +55,11 @@ class Recording(db.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == RecordingStatus.READY
+
+
+def recordings_as_shown():
+    """Loader option for follow-up lists: their recordings and who confirmed consent, in one
+    query whatever the number of follow-ups."""
+    from crm.followups.models import FollowUp
+
+    return selectinload(FollowUp.recordings).joinedload(Recording.consent_confirmed_by)

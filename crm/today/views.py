@@ -11,6 +11,7 @@ from crm.customers import pool
 from crm.followups.logging import follow_ups_due
 from crm.htmx import render_page
 from crm.i18n import select_timezone
+from crm.pipeline.listing import open_deals_by_grade
 
 bp = Blueprint("today", __name__)
 
@@ -22,5 +23,7 @@ def index():
     expiring = pool.expiring_soon(current_user) if may_log else []
     today = utcnow().astimezone(ZoneInfo(select_timezone())).date()
     due = follow_ups_due(current_user.id, today) if may_log else []
+    grades = open_deals_by_grade(current_user.id) if may_log else {}
     return render_page("today/index.html", now=utcnow(), user=current_user, expiring=expiring,
-                       days_left=pool.days_left, due=due, today=today, may_log=may_log)
+                       days_left=pool.days_left, due=due, today=today, may_log=may_log,
+                       open_deals=grades)

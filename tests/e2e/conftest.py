@@ -7,7 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
+
+# A busy two-core CI machine runs the suite twice; Playwright's 5 s default is tight there.
+expect.set_options(timeout=10_000)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}

@@ -1,7 +1,7 @@
 """reviews of recordings (comments, rubric scores and versions, actions) and notifications
 
-Revision ID: 0005_reviews
-Revises: 0004_recordings
+Revision ID: 0006_reviews
+Revises: 0005_deals
 Create Date: 2026-11-23 02:19:43.680597
 
 """
@@ -12,8 +12,8 @@ import crm.columns
 
 
 # revision identifiers, used by Alembic.
-revision = "0005_reviews"
-down_revision = '0004_recordings'
+revision = "0006_reviews"
+down_revision = '0005_deals'
 branch_labels = None
 depends_on = None
 
