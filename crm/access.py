@@ -124,6 +124,12 @@ def may_see_contact_details(user: User, customer) -> bool:
     return customer.owner_id is not None or user.role in SEES_EVERY_TEAM
 
 
+def may_hear_recordings(user: User, customer) -> bool:
+    """A customer's voice is more sensitive than their phone number: those who see the
+    customer, and on a pool card only office and admin."""
+    return may_see_contact_details(user, customer) and can_see_customer(user, customer.id)
+
+
 def may_claim(user: User) -> bool:
     return user.role in (Role.REP, Role.MANAGER)
 
