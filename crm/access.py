@@ -83,6 +83,16 @@ def deals_scope(user: User) -> Select:
         select(Customer.id).where(Customer.owner_id == user.id)))
 
 
+def may_edit_deal(user: User, deal) -> bool:
+    """Seeing a deal is not changing it: its owner or a manager above the owner, and only
+    while they may still work the customer; office and admin always."""
+    if user.role in SEES_EVERY_TEAM:
+        return True
+    if deal.owner_id != user.id and not manages(user, deal.owner):
+        return False
+    return may_edit_customer(user, deal.customer)
+
+
 def may_review_deals(user: User, owner: User) -> bool:
     """Managers review the deals of reps in their team tree in the nightly review; admins
     anyone's."""
@@ -112,6 +122,12 @@ def customers_in_tab(user: User, tab: str) -> Select:
 def may_see_contact_details(user: User, customer) -> bool:
     """Pool cards hide phone, WeChat, e-mail and address until someone claims them."""
     return customer.owner_id is not None or user.role in SEES_EVERY_TEAM
+
+
+def may_hear_recordings(user: User, customer) -> bool:
+    """A customer's voice is more sensitive than their phone number: those who see the
+    customer, and on a pool card only office and admin."""
+    return may_see_contact_details(user, customer) and can_see_customer(user, customer.id)
 
 
 def may_claim(user: User) -> bool:

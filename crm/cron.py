@@ -26,6 +26,8 @@ PERIODIC_JOBS = [
     ("crm.accounts.jobs.prune_expired_sessions", "17 3 * * *", "default"),
     # 16:05 UTC is 00:05 in China: protection ends at the start of the day there.
     ("crm.customers.jobs.expire_pool", "5 16 * * *", "default"),
+    # Recordings whose job was lost (a killed worker, Redis away at upload) are sent again.
+    ("crm.recordings.processing.requeue_stuck", "*/15 * * * *", "default"),
 ]
 
 

@@ -171,7 +171,7 @@
         fetch(form.action, { method: "POST", body: notes, credentials: "same-origin",
                              headers: { "Accept": "application/json" } })
           .then(function (response) {
-            if (response.status !== 201) { throw new Error("not saved"); }
+            if (response.status !== 201) { throw { refused: true }; }
             return response.json();
           })
           .then(function (saved) {
@@ -185,10 +185,19 @@
             });
             sendAudio(form, saved.upload_url, file, form.elements.csrf_token.value);
           })
-          .catch(function () {
-            // Let the server show what is wrong with the notes (the audio waits).
-            picker.disabled = true;
-            HTMLFormElement.prototype.submit.call(form);
+          .catch(function (error) {
+            if (error && error.refused) {
+              // Let the server show what is wrong with the notes (the audio waits).
+              picker.disabled = true;
+              HTMLFormElement.prototype.submit.call(form);
+              return;
+            }
+            // The network dropped: everything typed and the audio stay; Save tries again
+            // (the form's submission key stops a second copy if the first one arrived).
+            var box = picker.querySelector("[data-upload-progress]");
+            box.hidden = false;
+            box.querySelector("[data-upload-error]").textContent = box.dataset.offline;
+            busy(form, false);
           });
       });
     });

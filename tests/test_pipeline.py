@@ -414,3 +414,72 @@ def test_open_deals_follow_a_transferred_customer_and_closed_ones_stay(app, worl
         assert db.session.get(Deal, won).owner_id == world.rep.id
     board = login_as("rep2").get("/pipeline").get_data(as_text=True)
     assert f"/deals/{world.deal}" in board
+
+
+def test_after_sales_needs_an_amount_like_won(app, world, login_as):
+    rep = login_as("rep")
+    refused = _move(rep, world.deal, world.deal_version(), stage="after_sales")
+    assert refused.status_code == 422
+    assert _deal(app, world.deal).stage == Stage.INQUIRY
+    with app.app_context():
+        assert db.session.get(Customer, world.customers.rep).protected_until is not None
+    assert _move(rep, world.deal, world.deal_version(), stage="after_sales",
+                 amount="12000").status_code == 303
+    assert _deal(app, world.deal).amount == Decimal("12000")
+
+
+def test_seeing_a_deal_is_not_changing_it(app, world, login_as):
+    """After a won customer moves to rep2, rep2 sees rep's won deal but may not rewrite it,
+    and rep may not reopen a deal on a customer that is no longer his."""
+    assert _move(login_as("rep"), world.deal, world.deal_version(), stage="won",
+                 amount="5000").status_code == 303
+    assert login_as("manager").post_form("/customers/transfer", {
+        "customer_ids": str(world.customers.rep), "to_user_id": str(world.rep2.id),
+        "reason": "调整"}).status_code == 303
+    rep2 = login_as("rep2")
+    page = rep2.get(f"/deals/{world.deal}")
+    assert page.status_code == 200
+    assert f'action="/deals/{world.deal}/move"' not in page.get_data(as_text=True)
+    assert _move(rep2, world.deal, world.deal_version(), stage="lost",
+                 reason="改写").status_code == 403
+    assert rep2.get(f"/deals/{world.deal}/edit").status_code == 403
+    assert _move(login_as("rep"), world.deal, world.deal_version(),
+                 stage="negotiation").status_code == 403
+    assert _deal(app, world.deal).stage == Stage.WON
+    assert _move(login_as("manager"), world.deal, world.deal_version(),
+                 stage="after_sales").status_code == 303
+
+
+def test_open_deals_go_to_whoever_claims_the_customer_from_the_pool(app, world, login_as):
+    rep = login_as("rep")
+    assert rep.post_form(f"/customers/{world.customers.rep}/release",
+                         {"reason": "联系不上", "version": str(world.version_of(
+                             world.customers.rep))}).status_code == 303
+    assert login_as("rep2").post_form(f"/customers/{world.customers.rep}/claim", {
+        "version": str(world.version_of(world.customers.rep))}).status_code == 303
+    assert _deal(app, world.deal).owner_id == world.rep2.id
+    assert _move(rep, world.deal, world.deal_version(), stage="intent").status_code == 404
+
+
+def test_clearing_the_close_date_lets_the_grade_decide(app, world, login_as):
+    deal = _deal(app, world.deal)
+    response = login_as("rep").post_form(f"/deals/{world.deal}", {
+        "title": deal.title, "grade": "A", "stage": deal.stage.value, "amount": "",
+        "expected_close": "", "reason": "", "version": str(deal.version)})
+    assert response.status_code == 303
+    expected = _deal(app, world.deal).expected_close
+    assert expected is not None
+    assert (expected - utcnow().date()).days in (6, 7, 8)  # the A window, 7 days
+
+
+def test_days_since_contact_count_calendar_days_where_the_user_is(app, world, login_as):
+    zone = ZoneInfo("Asia/Shanghai")
+    late_last_night = (utcnow().astimezone(zone).replace(hour=0, minute=0, second=0,
+                                                        microsecond=0) - timedelta(hours=1))
+    with app.app_context():
+        db.session.get(Customer, world.customers.rep).last_contact_at = late_last_night
+        db.session.commit()
+    board = login_as("rep").get("/pipeline", headers={"Accept-Language": "en"})
+    card = board.get_data(as_text=True).split(f'id="deal-card-{world.deal}"')[1]
+    card = card.split("</article>")[0]
+    assert "Contacted 1 day ago" in card and "Contacted today" not in card

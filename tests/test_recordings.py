@@ -179,13 +179,53 @@ def test_an_oversized_file_is_refused_with_413_before_it_is_stored(app, world, l
     assert _stored_files(app) == before and _incoming_leftovers(app) == []
 
 
-def test_an_oversized_upload_from_someone_who_may_not_upload_gets_the_plain_error(
-        app, world, login_as):
-    app.config["RECORDING_MAX_BYTES"] = 100 * 1024
+def test_who_may_not_add_a_recording_cannot_send_a_large_body(app, world, login_as):
+    """The large limit is only for those who may add to the follow-up; anyone else keeps the
+    ordinary form limit, so the server never writes their big body to disk."""
     rep2 = login_as("rep2")
-    response = _upload(rep2, world.ride_along, b"RIFF" + b"\x00" * (300 * 1024), "x.wav")
-    assert response.status_code == 413
-    assert 'name="audio"' not in response.get_data(as_text=True)
+    big = rep2.post_form(f"/follow-ups/{world.ride_along}/recordings",
+                         {"audio": (io.BytesIO(b"RIFF" + b"\x00" * (3 * 1024 * 1024)),
+                                    "x.wav")})
+    assert big.status_code == 413
+    assert 'name="audio"' not in big.get_data(as_text=True)  # the plain error page
+    small = _upload(rep2, world.ride_along, b"RIFF" + b"\x00" * 1000, "x.wav")
+    assert small.status_code == 404
+    assert _new_ones(app, world) == []
+
+
+def test_recordings_of_a_pool_customer_are_heard_only_by_office_and_admin(app, world,
+                                                                          login_as):
+    rep = login_as("rep")
+    assert rep.post_form(f"/customers/{world.customers.rep}/release", {
+        "reason": "联系不上", "version": str(world.version_of(world.customers.rep))}
+    ).status_code == 303
+    for role in ("rep", "rep2", "manager"):
+        client = login_as(role)
+        assert client.get(f"/recordings/{world.recording}/audio").status_code == 404
+        assert client.get(f"/recordings/{world.recording}/original").status_code == 404
+        card = client.get(f"/customers/{world.customers.rep}", headers=EN)
+        html = card.get_data(as_text=True)
+        assert "heard once the customer is claimed" in html
+        assert f"/recordings/{world.recording}/audio" not in html
+    assert login_as("office").get(f"/recordings/{world.recording}/audio").status_code == 200
+
+
+def test_recordings_whose_job_was_lost_are_queued_again(app, world, login_as, scratch):
+    from datetime import timedelta
+
+    from crm.clock import utcnow
+    from crm.recordings.processing import STUCK_AFTER, requeue_stuck
+
+    content = write_sample(scratch / "lost.wav", "wav", seconds=0.5).read_bytes()
+    _upload(login_as("rep"), world.ride_along, content, "lost.wav")
+    [recording] = _new_ones(app, world)
+    with app.app_context():
+        get_queue().empty()  # the job is lost
+        assert requeue_stuck() == 0  # too recent: it may still be on its way
+        assert requeue_stuck(now=utcnow() + STUCK_AFTER + timedelta(minutes=1)) == 1
+    assert _run_worker(app) == 0
+    [recording] = _new_ones(app, world)
+    assert recording.status == RecordingStatus.READY
 
 
 def test_a_corrupt_file_fails_with_the_reason_and_keeps_the_original(app, world, login_as,

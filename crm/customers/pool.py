@@ -11,6 +11,7 @@ from crm.customers.history import log_one, log_ownership
 from crm.customers.models import Customer, OwnershipChange
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.pipeline.deals import follow_customers
 
 DEFAULT_PROTECTION_DAYS = 30
 DEFAULT_HOLDING_LIMIT = 200
@@ -48,6 +49,8 @@ def claim_customer(customer_id: int, user: User) -> Customer:
         db.session.rollback()
         raise DomainError(_l("Someone else claimed this customer a moment ago."))
     log_one(customer_id, OwnershipChange.CLAIM, to_user_id=user.id, by_user_id=user.id)
+    # Deals someone left open on it are now the claimer's to work.
+    follow_customers([customer_id], user.id)
     db.session.commit()
     return db.session.get(Customer, customer_id, populate_existing=True)
 

@@ -15,7 +15,9 @@ from crm.pipeline.contact import latest_follow_ups
 from crm.pipeline.deals import GRADE_WEIGHTS
 from crm.pipeline.models import BOARD_STAGES, Deal, Grade, Stage
 
-CARDS_PER_COLUMN = 50
+# The most urgent cards of each column (A first); the totals count them all. Every card
+# carries its own Move form, so a column of hundreds would cost the page its speed.
+CARDS_PER_COLUMN = 25
 
 
 @dataclass

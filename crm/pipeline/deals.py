@@ -121,7 +121,7 @@ def _move(deal: Deal, by: User | None, stage: Stage, *, amount, reason) -> None:
     if stage == deal.stage:
         return
     amount = _clean_amount(amount)
-    if stage == Stage.WON:
+    if stage in (Stage.WON, Stage.AFTER_SALES):  # after-sales is won and then some
         amount = amount if amount is not None else deal.amount
         if not amount:
             raise DomainError(_l("A won deal needs its amount."), field="amount")
@@ -192,7 +192,7 @@ def update_deal(deal: Deal, by: User, expected_version: int, *, title: str, grad
     if not title:
         raise DomainError(_l("Give the deal a title."), field="title")
     deal.title = title[:200]
-    deal.expected_close = expected_close
+    deal.expected_close = expected_close or _default_close(deal.owner_id, grade)
     cleaned = _clean_amount(amount)
     if stage == deal.stage or cleaned is not None:
         deal.amount = cleaned

@@ -59,7 +59,7 @@ CARD_WORDS = {"move": _l("Move"), "move_to": _l("Move to"),
 @bp.context_processor
 def _labels():
     return {"stage_labels": STAGE_LABELS, "grade_labels": GRADE_LABELS,
-            "board_stages": BOARD_STAGES, "today": _today(), "now": utcnow(),
+            "board_stages": BOARD_STAGES, "today": _today(), "now": utcnow(), "zone": _zone(),
             "stage_names": {stage: str(label) for stage, label in STAGE_LABELS.items()},
             "grade_names": {grade: str(label) for grade, label in GRADE_LABELS.items()},
             "card_words": {key: str(word) for key, word in CARD_WORDS.items()}}
@@ -82,6 +82,14 @@ def get_deal_or_404(deal_id: int) -> Deal:
     scope = access.deals_scope(current_user).options(joinedload(Deal.customer),
                                                      joinedload(Deal.owner))
     return access.get_visible_or_404(scope, Deal, deal_id)
+
+
+def get_editable_deal_or_404(deal_id: int) -> Deal:
+    """The deal, if the current user may change it; 403 when they may only look."""
+    deal = get_deal_or_404(deal_id)
+    if not access.may_edit_deal(current_user, deal):
+        abort(403)
+    return deal
 
 
 def _opened_version(field) -> int:
@@ -140,6 +148,7 @@ def show(deal_id: int):
         .options(joinedload(DealReview.reviewer))
         .order_by(DealReview.at.desc(), DealReview.id.desc()).limit(20)).all()
     return render_page("pipeline/show.html", deal=deal, events=events, reviews=reviews,
+                       may_edit=access.may_edit_deal(current_user, deal),
                        move_form=MoveForm(stage=deal.stage.value, version=deal.version,
                                           back=url_for("pipeline.show", deal_id=deal.id)))
 
@@ -155,14 +164,14 @@ def _edit_form(deal: Deal, formdata=None) -> DealForm:
 
 @bp.get("/deals/<int:deal_id>/edit")
 def edit(deal_id: int):
-    deal = get_deal_or_404(deal_id)
+    deal = get_editable_deal_or_404(deal_id)
     return render_page("pipeline/deal_form.html", customer=deal.customer, deal=deal,
                        form=_edit_form(deal))
 
 
 @bp.post("/deals/<int:deal_id>")
 def update(deal_id: int):
-    deal = get_deal_or_404(deal_id)
+    deal = get_editable_deal_or_404(deal_id)
     form = _edit_form(deal, request.form)
     stale = False
     if form.validate_on_submit():
@@ -195,7 +204,7 @@ def update(deal_id: int):
 def move(deal_id: int):
     """The stage control on a card. htmx gets the card back and an event that makes the
     board refresh its columns; a plain form goes back where it came from."""
-    deal = get_deal_or_404(deal_id)
+    deal = get_editable_deal_or_404(deal_id)
     form = MoveForm()
     back = safe_next_url(form.back.data, url_for("pipeline.index"))
     if form.validate_on_submit():
@@ -237,7 +246,8 @@ def review(deal_id: int):
         db.session.commit()
         flash(_("Marked as reviewed."), "success")
     else:
-        flash(_("The note is too long."), "error")
+        errors = [str(e) for field in form for e in field.errors]
+        flash(errors[0] if errors else _("The form has expired; try again."), "error")
     return redirect_after_post(f"{back}#deal-{deal.id}")
 
 

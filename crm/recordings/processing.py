@@ -7,13 +7,17 @@ encoded frame by frame; only one loudness number per frame is kept for the wavef
 import logging
 import tempfile
 from array import array
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
 import av
 from sqlalchemy import select
 
+from crm.clock import utcnow
 from crm.extensions import db
+from crm.queue import get_queue
+from crm.recordings.attaching import TRANSCODE_TIMEOUT_SECONDS
 from crm.recordings.models import Recording, RecordingStatus
 from crm.storage import audio_store
 
@@ -22,6 +26,8 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 44100
 BIT_RATE = 64_000  # speech: small files that start quickly on a weak network
 PEAK_SLICES = 240
+# Longer than a transcode may take (its job timeout), so a slow job is not sent twice.
+STUCK_AFTER = timedelta(seconds=TRANSCODE_TIMEOUT_SECONDS + 10 * 60)
 LEVEL_WINDOW = SAMPLE_RATE // 20  # one loudness figure per 50 ms
 
 
@@ -105,6 +111,11 @@ def process_recording(recording_id: int) -> str:
             recording.status = RecordingStatus.FAILED
             recording.error = _reason(error)
             log.info("recording %s could not be decoded: %s", recording.id, recording.error)
+        except Exception as error:
+            # Whatever else went wrong, the card must not say "processing" for ever.
+            recording.status = RecordingStatus.FAILED
+            recording.error = _reason(error)
+            log.exception("recording %s failed in processing", recording.id)
         else:
             stored = store.keep_path(target)
             recording.playable_sha256 = stored.sha256
@@ -115,6 +126,20 @@ def process_recording(recording_id: int) -> str:
             recording.error = None
     db.session.commit()
     return recording.status.value
+
+
+def requeue_stuck(now: datetime | None = None) -> int:
+    """Queue again every recording still processing long after its upload: the job was lost
+    (a killed worker, Redis away at the commit). Processing is idempotent."""
+    cutoff = (now or utcnow()) - STUCK_AFTER
+    stuck = db.session.scalars(
+        select(Recording.id).where(Recording.status == RecordingStatus.PROCESSING,
+                                   Recording.created_at < cutoff).limit(500)).all()
+    for recording_id in stuck:
+        get_queue().enqueue("crm.recordings.processing.process_recording", recording_id,
+                            job_timeout=TRANSCODE_TIMEOUT_SECONDS,
+                            job_id=f"recording-{recording_id}-retry")
+    return len(stuck)
 
 
 def _copy_from_twin(recording: Recording) -> bool:

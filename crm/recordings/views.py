@@ -31,9 +31,12 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 @bp.url_value_preprocessor
-def _allow_the_upload(endpoint, _values):
+def _allow_the_upload(endpoint, values):
     # Before the CSRF check reads the body. Only a signed-in user may send a large body.
-    if endpoint == "recordings.upload" and current_user.is_authenticated:
+    # Only for someone who may add to this follow-up: nobody else makes the server write a
+    # large body to disk (they keep the ordinary form limit and get their 404/403).
+    if (endpoint == "recordings.upload" and current_user.is_authenticated
+            and _follow_up_for_upload(values.get("follow_up_id"), quiet=True) is not None):
         stream_uploads_into(request, audio_store(),
                             current_app.config["RECORDING_MAX_BYTES"] + FORM_OVERHEAD_BYTES)
 
@@ -47,7 +50,12 @@ def _signed_in_only():
 @bp.app_context_processor
 def _labels():
     # The card and the follow-up lists show recordings too.
-    return {"recording_status_labels": STATUS_LABELS}
+    return {"recording_status_labels": STATUS_LABELS, "may_hear": _may_hear}
+
+
+def _may_hear(recording: Recording) -> bool:
+    # The page already showed the follow-up; what is left is the pool rule.
+    return access.may_see_contact_details(current_user, recording.follow_up.customer)
 
 
 def _too_big_message() -> str:
@@ -129,8 +137,8 @@ def upload(follow_up_id: int):
 
 def _visible_recording_or_404(recording_id: int) -> Recording:
     recording = db.session.get(Recording, recording_id)
-    if recording is None or not access.can_see_customer(current_user,
-                                                        recording.follow_up.customer_id):
+    if recording is None or not access.may_hear_recordings(current_user,
+                                                           recording.follow_up.customer):
         abort(404)
     return recording
 
