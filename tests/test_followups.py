@@ -155,3 +155,30 @@ def test_card_query_count_does_not_grow_with_follow_ups(app, world, login_as):
     with count_queries(app) as many:
         rep.get(url)
     assert few.count == many.count
+
+
+def test_a_form_sent_twice_saves_once(app, world, login_as):
+    """On a weak network the page may send the notes again after the first copy arrived; the
+    form's key finds the saved follow-up instead of making a second."""
+    rep = login_as("rep")
+    form = rep.get(f"/customers/{world.customers.rep}/follow-ups/new").get_data(as_text=True)
+    key = form.split('name="submission_key" type="hidden" value="')[1].split('"')[0]
+    assert len(key) >= 24
+    json_headers = {"Accept": "application/json"}
+    first = _log(rep, world.customers.rep, submission_key=key, summary="弱网下的拜访记录")
+    again = rep.post_form(f"/customers/{world.customers.rep}/follow-ups",
+                          {"kind": "visit", "occurred_at": _local(utcnow()),
+                           "summary": "弱网下的拜访记录", "submission_key": key},
+                          headers=json_headers)
+    assert first.status_code == 303 and again.status_code == 201
+    with app.app_context():
+        saved = db.session.scalars(select(FollowUp).where(
+            FollowUp.summary == "弱网下的拜访记录")).all()
+    assert len(saved) == 1
+    assert again.get_json()["upload_url"] == f"/follow-ups/{saved[0].id}/recordings"
+    # Another rep's form key is not a way to someone else's follow-up.
+    other = login_as("manager").post_form(
+        f"/customers/{world.customers.rep}/follow-ups",
+        {"kind": "visit", "occurred_at": _local(utcnow()), "summary": "经理补记",
+         "submission_key": "manager-own-key"}, headers=json_headers)
+    assert other.status_code == 201

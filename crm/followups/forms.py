@@ -6,6 +6,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     FloatField,
+    HiddenField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -32,6 +33,7 @@ class FollowUpForm(FlaskForm):
     next_step = StringField(_l("Next step"), validators=[Optional(), Length(max=300)])
     next_date = DateField(_l("Next follow-up on"), validators=[Optional()])
     companions = SelectMultipleField(_l("Who rode along"), coerce=int, validate_choice=False)
+    submission_key = HiddenField(validators=[Optional(), Length(max=40)])
 
 
 class CompanionNotesForm(FlaskForm):

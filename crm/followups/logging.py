@@ -18,6 +18,14 @@ CONTACT_KINDS = (FollowUpKind.VISIT, FollowUpKind.CALL, FollowUpKind.MEETING,
                  FollowUpKind.MESSAGE)
 
 
+def already_logged(author: User, submission_key: str | None) -> FollowUp | None:
+    """The follow-up this author's form already saved, when the same form arrives again."""
+    if not submission_key:
+        return None
+    return db.session.scalar(select(FollowUp).where(FollowUp.submission_key == submission_key,
+                                                    FollowUp.author_id == author.id))
+
+
 def log_follow_up(customer: Customer, author: User, *, kind: FollowUpKind,
                   occurred_at: datetime, summary: str, companions: list[User] = (),
                   **details) -> FollowUp:

@@ -46,6 +46,9 @@ class FollowUp(db.Model):
     next_date: Mapped[date | None] = mapped_column(Date, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # A random key the log form carries: a form sent twice (a retry on a weak network)
+    # finds the follow-up the first one saved instead of making a second.
+    submission_key: Mapped[str | None] = mapped_column(String(40), unique=True)
 
     customer = relationship("Customer")
     author = relationship("User")

@@ -1,5 +1,6 @@
 """Logging follow-ups from the card or Today, my follow-ups, and ride-alongs."""
 
+import secrets
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ from crm.customers.views import get_customer_or_404
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.followups.forms import CompanionNotesForm, FollowUpForm
-from crm.followups.logging import add_companion_notes, log_follow_up
+from crm.followups.logging import add_companion_notes, already_logged, log_follow_up
 from crm.followups.models import KIND_LABELS, Companion, FollowUp, FollowUpKind
 from crm.forms import choices, show_domain_error
 from crm.htmx import form_error_status, redirect_after_post, render_page, wants_json
@@ -65,7 +66,8 @@ def new(customer_id: int):
     customer = _loggable_customer_or_404(customer_id)
     kind = request.args.get("kind") if request.args.get("kind") in set(FollowUpKind) else "visit"
     now_local = utcnow().astimezone(_zone()).replace(second=0, microsecond=0, tzinfo=None)
-    return _log_page(customer, _form(kind=kind, occurred_at=now_local))
+    return _log_page(customer, _form(kind=kind, occurred_at=now_local,
+                                     submission_key=secrets.token_urlsafe(24)))
 
 
 def _log_page(customer, form: FollowUpForm, status: int = 200):
@@ -80,33 +82,41 @@ def create(customer_id: int):
     customer = _loggable_customer_or_404(customer_id)
     form = _form()
     if form.validate_on_submit():
+        earlier = already_logged(current_user, form.submission_key.data)
+        if earlier is not None:
+            return _logged(customer, earlier, first_time=False)
         companions = [form.allowed_companions[i] for i in form.companions.data
                       if i in form.allowed_companions]
         occurred = form.occurred_at.data.replace(tzinfo=_zone())
         try:
-            follow_up = log_follow_up(customer, current_user, kind=FollowUpKind(form.kind.data),
-                          occurred_at=occurred, summary=form.summary.data,
-                          companions=companions, location=form.location.data or None,
-                          latitude=form.latitude.data, longitude=form.longitude.data,
-                          outcome=form.outcome.data or None,
-                          next_step=form.next_step.data or None,
-                          next_date=form.next_date.data)
+            follow_up = log_follow_up(
+                customer, current_user, kind=FollowUpKind(form.kind.data),
+                occurred_at=occurred, summary=form.summary.data, companions=companions,
+                location=form.location.data or None, latitude=form.latitude.data,
+                longitude=form.longitude.data, outcome=form.outcome.data or None,
+                next_step=form.next_step.data or None, next_date=form.next_date.data,
+                submission_key=form.submission_key.data or None)
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
             db.session.commit()
-            done_url = (url_for("customers.show", customer_id=customer.id)
-                        + f"#follow-up-{follow_up.id}")
-            upload_url = url_for("recordings.upload", follow_up_id=follow_up.id)
-            if wants_json():
-                # The page's script sends the audio next, by its own request.
-                return jsonify(ok=True, upload_url=upload_url, redirect=done_url), 201
-            flash(_("Follow-up saved."), "success")
-            if request.form.get("then") == "recording":
-                return redirect_after_post(url_for("recordings.new", follow_up_id=follow_up.id))
-            return redirect_after_post(done_url)
+            return _logged(customer, follow_up)
     return _log_page(customer, form, status=form_error_status())
+
+
+def _logged(customer, follow_up: FollowUp, first_time: bool = True):
+    done_url = url_for("customers.show", customer_id=customer.id) + f"#follow-up-{follow_up.id}"
+    if wants_json():
+        # The page's script sends the audio next, by its own request.
+        return jsonify(ok=True, upload_url=url_for("recordings.upload",
+                                                   follow_up_id=follow_up.id),
+                       redirect=done_url), 201
+    if first_time:
+        flash(_("Follow-up saved."), "success")
+    if request.form.get("then") == "recording":
+        return redirect_after_post(url_for("recordings.new", follow_up_id=follow_up.id))
+    return redirect_after_post(done_url)
 
 
 @bp.get("/follow-ups/new")
