@@ -278,6 +278,22 @@ def _review_maker(app, world):
     return review
 
 
+def same_audio_again(source, follow_up, uploader):
+    """The same bytes uploaded again on `follow_up` (in an app context): processed at once,
+    since the worker reuses the result it already has for them."""
+    from crm.recordings.attaching import attach_recording
+    from crm.recordings.processing import process_recording
+    from crm.storage import StoredFile, audio_store
+
+    stored = StoredFile(source.original_sha256, source.original_size,
+                        audio_store().path_for(source.original_sha256))
+    recording = attach_recording(follow_up, uploader, stored, source.original_type,
+                                 consent_confirmed=True)
+    db.session.commit()
+    process_recording(recording.id)
+    return recording
+
+
 def _make_review(app, world, state: str) -> SimpleNamespace:
     from datetime import timedelta
 
@@ -288,15 +304,8 @@ def _make_review(app, world, state: str) -> SimpleNamespace:
 
     with app.app_context():
         source = db.session.get(Recording, world.recording)
-        # Same audio, no second trip through the worker: a review is per recording.
-        copy = Recording(follow_up_id=source.follow_up_id, uploaded_by_id=source.uploaded_by_id,
-                         original_sha256=source.original_sha256,
-                         original_size=source.original_size, original_type=source.original_type,
-                         playable_sha256=source.playable_sha256,
-                         playable_size=source.playable_size, status=source.status,
-                         duration_seconds=source.duration_seconds, peaks=source.peaks)
-        db.session.add(copy)
-        db.session.flush()
+        # A review is per recording: another upload of the same audio.
+        copy = same_audio_again(source, source.follow_up, source.uploaded_by)
         manager = db.session.get(User, world.manager.id)
         review = reviewing.start_review(copy, manager)
         comment = reviewing.add_comment(review, manager, at_seconds=0.5, kind="issue",

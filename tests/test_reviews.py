@@ -19,7 +19,7 @@ from crm.recordings.models import Recording
 from crm.reviews import reviewing, trends
 from crm.reviews.models import Review, ReviewComment, ReviewScore, ReviewStatus
 from crm.reviews.rubric import ITEM_KEYS, current_rubric, items_of, save_rubric
-from tests.conftest import count_queries
+from tests.conftest import count_queries, same_audio_again
 
 EN = {"Accept-Language": "en"}
 HTMX = {"HX-Request": "true", "Accept-Language": "en"}
@@ -34,15 +34,7 @@ def _recording(app, world, author, customer_id, kind=FollowUpKind.VISIT, when=No
                                   occurred_at=when or utcnow(), summary="电话回访")
         db.session.flush()
         source = db.session.get(Recording, world.recording)
-        copy = Recording(follow_up_id=follow_up.id, uploaded_by_id=author.id,
-                         original_sha256=source.original_sha256,
-                         original_size=source.original_size, original_type=source.original_type,
-                         playable_sha256=source.playable_sha256,
-                         playable_size=source.playable_size, status=source.status,
-                         duration_seconds=source.duration_seconds, peaks=source.peaks)
-        db.session.add(copy)
-        db.session.commit()
-        return copy.id
+        return same_audio_again(source, follow_up, db.session.get(User, author.id)).id
 
 
 def _start(client, recording_id) -> int:

@@ -75,7 +75,8 @@ def get_customer_or_404(customer_id: int) -> Customer:
     return access.get_visible_or_404(scope, Customer, customer_id)
 
 
-def _editable_or_404(customer_id: int) -> Customer:
+def get_editable_customer_or_404(customer_id: int) -> Customer:
+    """The customer, if the current user may work on it: 404 unseen, 403 seen only."""
     customer = get_customer_or_404(customer_id)
     if not access.may_edit_customer(current_user, customer):
         abort(403)
@@ -246,7 +247,7 @@ def show_section(customer_id: int, section: str):
 
 @bp.get("/<int:customer_id>/sections/<section>/edit")
 def edit_section(customer_id: int, section: str):
-    customer = _editable_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     form = _section_form(section, customer)
     return render_page("customers/section_edit.html", "customers/_section_form.html",
                        customer=customer, section=section, form=form,
@@ -255,7 +256,7 @@ def edit_section(customer_id: int, section: str):
 
 @bp.post("/<int:customer_id>/sections/<section>")
 def update_section_view(customer_id: int, section: str):
-    customer = _editable_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     form = _section_form(section, customer, formdata=request.form)
     stale = None
     if form.validate_on_submit():
@@ -311,19 +312,19 @@ def _contact_or_404(customer: Customer, contact_id: int) -> Contact:
 
 @bp.get("/<int:customer_id>/contacts/new")
 def new_contact(customer_id: int):
-    customer = _editable_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     return render_page("customers/contact_form.html", customer=customer, contact=None,
                        form=ContactForm())
 
 
 @bp.post("/<int:customer_id>/contacts")
 def create_contact(customer_id: int):
-    return _save_contact(_editable_or_404(customer_id), None)
+    return _save_contact(get_editable_customer_or_404(customer_id), None)
 
 
 @bp.get("/<int:customer_id>/contacts/<int:contact_id>/edit")
 def edit_contact(customer_id: int, contact_id: int):
-    customer = _editable_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     contact = _contact_or_404(customer, contact_id)
     return render_page("customers/contact_form.html", customer=customer, contact=contact,
                        form=ContactForm(obj=contact))
@@ -331,7 +332,7 @@ def edit_contact(customer_id: int, contact_id: int):
 
 @bp.post("/<int:customer_id>/contacts/<int:contact_id>")
 def update_contact(customer_id: int, contact_id: int):
-    customer = _editable_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     return _save_contact(customer, _contact_or_404(customer, contact_id))
 
 
@@ -354,7 +355,7 @@ def _save_contact(customer: Customer, contact: Contact | None):
 
 @bp.post("/<int:customer_id>/contacts/<int:contact_id>/delete")
 def destroy_contact(customer_id: int, contact_id: int):
-    customer = _editable_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     delete_contact(customer, _contact_or_404(customer, contact_id), current_user)
     db.session.commit()
     flash(_("Contact removed."), "success")

@@ -14,7 +14,7 @@ from crm import access
 from crm.clock import utcnow
 from crm.customers.listing import ListParams, customer_query
 from crm.customers.models import Customer
-from crm.customers.views import get_customer_or_404
+from crm.customers.views import get_editable_customer_or_404
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.followups.forms import CompanionNotesForm, FollowUpForm
@@ -45,13 +45,6 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(select_timezone())
 
 
-def _loggable_customer_or_404(customer_id: int):
-    customer = get_customer_or_404(customer_id)
-    if not access.may_edit_customer(current_user, customer):
-        abort(403)
-    return customer
-
-
 def _form(**kwargs) -> FollowUpForm:
     form = FollowUpForm(**kwargs)
     colleagues = db.session.scalars(
@@ -63,7 +56,7 @@ def _form(**kwargs) -> FollowUpForm:
 
 @bp.get("/customers/<int:customer_id>/follow-ups/new")
 def new(customer_id: int):
-    customer = _loggable_customer_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     kind = request.args.get("kind") if request.args.get("kind") in set(FollowUpKind) else "visit"
     now_local = utcnow().astimezone(_zone()).replace(second=0, microsecond=0, tzinfo=None)
     return _log_page(customer, _form(kind=kind, occurred_at=now_local,
@@ -79,7 +72,7 @@ def _log_page(customer, form: FollowUpForm, status: int = 200):
 
 @bp.post("/customers/<int:customer_id>/follow-ups")
 def create(customer_id: int):
-    customer = _loggable_customer_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     form = _form()
     if form.validate_on_submit():
         earlier = already_logged(current_user, form.submission_key.data)

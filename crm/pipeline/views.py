@@ -15,7 +15,7 @@ from crm import access
 from crm.accounts.models import Role, Team, User
 from crm.accounts.views import safe_next_url
 from crm.clock import utcnow
-from crm.customers.views import get_customer_or_404
+from crm.customers.views import get_editable_customer_or_404
 from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
 from crm.forms import show_domain_error
@@ -101,23 +101,16 @@ def _opened_version(field) -> int:
 
 # Deals on a customer ---------------------------------------------------------------------
 
-def _creatable_customer_or_404(customer_id: int):
-    customer = get_customer_or_404(customer_id)
-    if not access.may_edit_customer(current_user, customer):
-        abort(403)
-    return customer
-
-
 @bp.get("/customers/<int:customer_id>/deals/new")
 def new(customer_id: int):
-    customer = _creatable_customer_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     return render_page("pipeline/deal_form.html", customer=customer, deal=None,
                        form=DealForm())
 
 
 @bp.post("/customers/<int:customer_id>/deals")
 def create(customer_id: int):
-    customer = _creatable_customer_or_404(customer_id)
+    customer = get_editable_customer_or_404(customer_id)
     form = DealForm()
     if form.validate_on_submit():
         try:
