@@ -483,3 +483,11 @@ def test_days_since_contact_count_calendar_days_where_the_user_is(app, world, lo
     card = board.get_data(as_text=True).split(f'id="deal-card-{world.deal}"')[1]
     card = card.split("</article>")[0]
     assert "Contacted 1 day ago" in card and "Contacted today" not in card
+
+
+def test_a_manager_opening_the_sheet_starts_with_a_rep_of_their_team(app, world, login_as):
+    page = login_as("manager").get("/pipeline/sheet", headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert "<h1>Review sheet: Rep</h1>" in html or "Review sheet: Rep<" in html
+    assert "Review sheet: Manager" not in html
+    assert "年度设备采购" in html  # the rep's open deal

@@ -286,10 +286,14 @@ def _sheet_rep() -> User:
                                    .order_by(User.name, User.id)).first()
         if first is not None:
             return first
+    active_reps = scope.where(User.role == Role.REP, User.active.is_(True))
     if current_user.role == Role.MANAGER:
-        return current_user._get_current_object()
-    first = db.session.scalars(scope.where(User.role == Role.REP, User.active.is_(True))
-                               .order_by(User.name, User.id)).first()
+        # The nightly review starts with the first rep of the manager's own team.
+        own = db.session.scalars(active_reps.where(User.team_id == current_user.team_id)
+                                 .order_by(User.name, User.id)).first()
+        if own is not None:
+            return own
+    first = db.session.scalars(active_reps.order_by(User.name, User.id)).first()
     return first or current_user._get_current_object()
 
 
