@@ -488,6 +488,6 @@ def test_days_since_contact_count_calendar_days_where_the_user_is(app, world, lo
 def test_a_manager_opening_the_sheet_starts_with_a_rep_of_their_team(app, world, login_as):
     page = login_as("manager").get("/pipeline/sheet", headers={"Accept-Language": "en"})
     html = page.get_data(as_text=True)
-    assert "<h1>Review sheet: Rep</h1>" in html or "Review sheet: Rep<" in html
+    assert "Review sheet: Rep<" in html
     assert "Review sheet: Manager" not in html
     assert "年度设备采购" in html  # the rep's open deal
