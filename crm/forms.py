@@ -1,6 +1,8 @@
 """Form pieces every area shares."""
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Regexp
 
@@ -27,3 +29,17 @@ def choices(pairs) -> list[SelectChoice]:
 def optional_int(value):
     """Coerce a select's value to an int, with the empty option meaning None."""
     return int(value) if value not in (None, "", "None") else None
+
+
+class VersionedForm(FlaskForm):
+    """A form that edits a versioned record: the version it was opened at travels with it,
+    so a save over someone else's newer one is refused (see crm.saving)."""
+
+    version = HiddenField()
+
+    def opened_version(self) -> int:
+        """The record's version when the form was opened; garbage counts as stale."""
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return -1

@@ -3,11 +3,20 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, ValidationError
 
-from crm.accounts.users import MIN_PASSWORD_LENGTH
+from crm.accounts.passwords import check_password_policy
 from crm.clock import common_timezones, is_valid_timezone
+from crm.errors import DomainError
 from crm.forms import EMAIL_SHAPE, LOCALE_CHOICES, choices
+
+
+def meets_password_policy(form, field) -> None:
+    """The password rule as a form validator: the very check the account functions make."""
+    try:
+        check_password_policy(field.data)
+    except DomainError as error:
+        raise ValidationError(error.message) from None
 
 
 class LoginForm(FlaskForm):
@@ -20,8 +29,7 @@ class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH,
-                                           message=_l("At least %(min)d characters."))])
+        validators=[DataRequired(), meets_password_policy])
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))])

@@ -2,12 +2,13 @@
 
 import enum
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, MappedColumn, mapped_column, relationship
 
 from crm.clock import utcnow
 from crm.columns import UTCDateTime, enum_column
@@ -29,6 +30,32 @@ ROLE_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class TeamDefaults:
+    """The rules a new team starts with, and those that apply to a user without a team.
+
+    Its attributes are named as Team's columns, so `team or TEAM_DEFAULTS` reads either.
+    """
+
+    # Public-pool rules.
+    protection_days: int = 30
+    holding_limit: int = 200
+    expiry_warning_days: int = 3
+    # Recordings a manager aims to review each day (录音分析).
+    daily_review_target: int = 2
+    # Pipeline grades: within how many days an A, B or C deal is expected to sign.
+    grade_a_days: int = 7
+    grade_b_days: int = 14
+    grade_c_days: int = 30
+
+
+TEAM_DEFAULTS = TeamDefaults()
+
+
+def _team_setting(default: int) -> MappedColumn[int]:
+    return mapped_column(Integer, default=default, server_default=str(default))
+
+
 class Team(db.Model):
     __tablename__ = "teams"
 
@@ -38,16 +65,14 @@ class Team(db.Model):
     # Materialised path "/1/4/9/": a subtree is one indexed prefix match, no recursion.
     path: Mapped[str] = mapped_column(String(255), index=True, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Public-pool rules for this team's reps.
-    protection_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
-    holding_limit: Mapped[int] = mapped_column(Integer, default=200, server_default="200")
-    expiry_warning_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
-    # Recordings a manager of this team aims to review each day (录音分析).
-    daily_review_target: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
-    # Pipeline grades: within how many days an A, B or C deal is expected to sign.
-    grade_a_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
-    grade_b_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
-    grade_c_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # The team's rules (see TeamDefaults for what each means and starts at).
+    protection_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.protection_days)
+    holding_limit: Mapped[int] = _team_setting(TEAM_DEFAULTS.holding_limit)
+    expiry_warning_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.expiry_warning_days)
+    daily_review_target: Mapped[int] = _team_setting(TEAM_DEFAULTS.daily_review_target)
+    grade_a_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.grade_a_days)
+    grade_b_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.grade_b_days)
+    grade_c_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.grade_c_days)
 
     parent: Mapped["Team | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Team"]] = relationship(back_populates="parent",

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from crm.accounts.models import Team, User
+from crm.accounts.models import TEAM_DEFAULTS, Team, TeamDefaults, User
 from crm.errors import DomainError
 from crm.extensions import db
 
@@ -19,6 +19,13 @@ def create_team(name: str, parent: Team | None = None) -> Team:
 
 def rename_team(team: Team, name: str) -> None:
     team.name = name.strip()
+
+
+def rules_for(user: User) -> Team | TeamDefaults:
+    """The rules that apply to a user: their team's, or TEAM_DEFAULTS for someone without
+    one. Either answers `.protection_days`, `.holding_limit`, `.daily_review_target`…"""
+    team = db.session.get(Team, user.team_id) if user.team_id else None
+    return team or TEAM_DEFAULTS
 
 
 def set_pool_rules(team: Team, *, protection_days: int, holding_limit: int,

@@ -1,18 +1,16 @@
 """Account operations shared by the admin pages, the CLI and the demo seed."""
 
-import secrets
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from crm.accounts.models import Role, Team, User
+from crm.accounts.passwords import check_password_policy, temporary_password
 from crm.accounts.sessions import end_all_sessions
 from crm.clock import utcnow
 from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
 
-MIN_PASSWORD_LENGTH = 8
 ROLES_NEEDING_TEAM = (Role.REP, Role.MANAGER)
 
 
@@ -21,9 +19,7 @@ def normalise_email(email: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise DomainError(_l("A password needs at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-                          field="password")
+    check_password_policy(password)
     return generate_password_hash(password)
 
 
@@ -91,7 +87,7 @@ def set_password(user: User, password: str, *, must_change: bool = False) -> Non
 
 def reset_password(user: User) -> str:
     """Give the user a temporary password to change at next sign-in; returns it once."""
-    temporary = secrets.token_urlsafe(9)
+    temporary = temporary_password()
     set_password(user, temporary, must_change=True)
     user.failed_logins = 0
     user.locked_until = None

@@ -5,18 +5,23 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from crm.accounts.models import ROLE_LABELS
+from crm.accounts.forms import meets_password_policy
+from crm.accounts.models import ROLE_LABELS, TEAM_DEFAULTS, Team, User
 from crm.clock import common_timezones, is_valid_timezone
-from crm.forms import EMAIL_SHAPE, LOCALE_CHOICES, choices, optional_int
+from crm.columns import column_length
+from crm.forms import EMAIL_SHAPE, LOCALE_CHOICES, VersionedForm, choices, optional_int
 
 SIZE_BANDS = [("micro", _l("Under 10 staff")), ("small", _l("10–99 staff")),
               ("medium", _l("100–999 staff")), ("large", _l("1,000 staff or more"))]
 
 
-class UserForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), EMAIL_SHAPE, Length(max=254)])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+class UserForm(VersionedForm):
+    name = StringField(_l("Name"),
+                       validators=[DataRequired(), Length(max=column_length(User.name))])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), EMAIL_SHAPE,
+                                                 Length(max=column_length(User.email))])
+    phone = StringField(_l("Phone"),
+                        validators=[Optional(), Length(max=column_length(User.phone))])
     role = SelectField(_l("Role"),
                        choices=choices((r.value, label) for r, label in ROLE_LABELS.items()))
     team_id = SelectField(_l("Team"), coerce=optional_int, validate_choice=False)
@@ -29,8 +34,6 @@ class UserForm(FlaskForm):
                                                       "used to route new leads."))
     specialty_size_band = SelectField(_l("Customer size they specialise in"),
                                       choices=choices([("", "—"), *SIZE_BANDS]))
-    version = HiddenField()
-
     def __init__(self, *args, teams=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = choices((z, z) for z in common_timezones())
@@ -46,43 +49,43 @@ class UserForm(FlaskForm):
         if not is_valid_timezone(field.data or ""):
             raise ValidationError(_l("Unknown time zone."))
 
-    def opened_version(self) -> int:
-        """The record's version when the form was opened; garbage counts as stale."""
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return -1
-
 
 class NewUserForm(UserForm):
     password = PasswordField(
-        _l("Initial password"), validators=[Optional(), Length(min=8)],
+        _l("Initial password"), validators=[Optional(), meets_password_policy],
         description=_l("Leave empty to generate one; the user changes it at first sign-in."))
 
 
 class TeamForm(FlaskForm):
-    name = StringField(_l("Team name"), validators=[DataRequired(), Length(max=100)])
+    name = StringField(_l("Team name"),
+                       validators=[DataRequired(), Length(max=column_length(Team.name))])
     parent_id = SelectField(_l("Part of"), coerce=optional_int, validate_choice=False)
+    # A new team's form starts at TEAM_DEFAULTS, what a team created elsewhere gets too.
     protection_days = IntegerField(
-        _l("Days a claimed customer stays protected"), default=30,
+        _l("Days a claimed customer stays protected"), default=TEAM_DEFAULTS.protection_days,
         validators=[DataRequired(), NumberRange(min=1, max=365)])
     holding_limit = IntegerField(
-        _l("Most customers one rep may hold"), default=200,
+        _l("Most customers one rep may hold"), default=TEAM_DEFAULTS.holding_limit,
         validators=[DataRequired(), NumberRange(min=1, max=100000)])
     expiry_warning_days = IntegerField(
-        _l("Warn this many days before protection ends"), default=3,
+        _l("Warn this many days before protection ends"),
+        default=TEAM_DEFAULTS.expiry_warning_days,
         validators=[DataRequired(), NumberRange(min=1, max=60)])
     # Optional so that forms and scripts written before it existed still save; empty keeps
-    # the team's current target (2 for a new team).
+    # the team's current target.
     daily_review_target = IntegerField(
-        _l("Recordings a manager aims to review each day"), default=2,
+        _l("Recordings a manager aims to review each day"),
+        default=TEAM_DEFAULTS.daily_review_target,
         validators=[Optional(), NumberRange(min=0, max=50)])
-    # Pipeline grade windows; left empty, the team keeps what it has (7, 14, 30 at first).
-    grade_a_days = IntegerField(_l("An A deal signs within (days)"), default=7,
+    # Pipeline grade windows; left empty, the team keeps what it has.
+    grade_a_days = IntegerField(_l("An A deal signs within (days)"),
+                                default=TEAM_DEFAULTS.grade_a_days,
                                 validators=[Optional(), NumberRange(min=1, max=365)])
-    grade_b_days = IntegerField(_l("A B deal signs within (days)"), default=14,
+    grade_b_days = IntegerField(_l("A B deal signs within (days)"),
+                                default=TEAM_DEFAULTS.grade_b_days,
                                 validators=[Optional(), NumberRange(min=1, max=365)])
-    grade_c_days = IntegerField(_l("A C deal signs within (days)"), default=30,
+    grade_c_days = IntegerField(_l("A C deal signs within (days)"),
+                                default=TEAM_DEFAULTS.grade_c_days,
                                 validators=[Optional(), NumberRange(min=1, max=365)])
 
     def __init__(self, *args, teams=(), exclude_path: str | None = None, **kwargs):

@@ -6,9 +6,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from crm.accounts.models import TEAM_DEFAULTS
 from crm.audit.log import record
 from crm.audit.models import AuditAction
 from crm.clock import utcnow
+from crm.columns import column_length
 from crm.customers.history import log_one
 from crm.customers.models import Contact, Customer, CustomerKind, Gender, OwnershipChange, Tag, Tier
 from crm.customers.phones import InvalidPhone, normalise_phone
@@ -70,7 +72,8 @@ def find_referrer(text: str | None, customer: Customer, scope) -> int | None:
 
 
 def set_tags(customer: Customer, names: list[str]) -> None:
-    cleaned = list(dict.fromkeys(n.strip()[:40] for n in names if n and n.strip()))
+    longest = column_length(Tag.name)
+    cleaned = list(dict.fromkeys(n.strip()[:longest] for n in names if n and n.strip()))
     existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(cleaned)))}
     customer.tags = [existing.get(name) or _new_tag(name) for name in cleaned]
 
@@ -132,7 +135,8 @@ def give_to_owner(customer: Customer, owner, protection_days: int) -> None:
     customer.protected_until = now + timedelta(days=protection_days)
 
 
-def create_customer(values: dict, by_user, *, owner=None, protection_days: int = 30,
+def create_customer(values: dict, by_user, *, owner=None,
+                    protection_days: int = TEAM_DEFAULTS.protection_days,
                     tags: list[str] | None = None) -> Customer:
     """A new customer, owned by `owner` (protected) or in the pool; refuses duplicates."""
     try:

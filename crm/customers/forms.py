@@ -5,7 +5,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -14,20 +13,35 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from crm.columns import column_length
 from crm.customers.editing import SECTIONS
-from crm.customers.models import GENDER_LABELS, KIND_LABELS, TIER_LABELS
-from crm.forms import EMAIL_SHAPE, choices, optional_int
+from crm.customers.models import (
+    GENDER_LABELS,
+    KIND_LABELS,
+    NOTE_MAX_LENGTH,
+    TAGS_TEXT_MAX_LENGTH,
+    TIER_LABELS,
+    Contact,
+    Customer,
+    OwnershipEvent,
+)
+from crm.forms import EMAIL_SHAPE, VersionedForm, choices, optional_int
 
 SIZE_BAND_LABELS = {"micro": _l("Under 10 staff"), "small": _l("10–99 staff"),
                     "medium": _l("100–999 staff"), "large": _l("1,000 staff or more")}
 
 
-def _text(label, length, **kwargs):
-    return StringField(label, validators=[Optional(), Length(max=length)], **kwargs)
+def _fits(column) -> Length:
+    """No longer than the model's column holds: the limit is written once, in the model."""
+    return Length(max=column_length(column))
+
+
+def _text(label, column, **kwargs):
+    return StringField(label, validators=[Optional(), _fits(column)], **kwargs)
 
 
 def _long(label):
-    return TextAreaField(label, validators=[Optional(), Length(max=4000)])
+    return TextAreaField(label, validators=[Optional(), Length(max=NOTE_MAX_LENGTH)])
 
 
 def _field_specs() -> dict:
@@ -35,33 +49,38 @@ def _field_specs() -> dict:
     return {
         "kind": SelectField(_l("Type"), choices=choices((k.value, v)
                                                         for k, v in KIND_LABELS.items())),
-        "name": StringField(_l("Name"), validators=[DataRequired(), Length(max=100)]),
-        "organisation": _text(_l("Organisation"), 150),
+        "name": StringField(_l("Name"), validators=[DataRequired(), _fits(Customer.name)]),
+        "organisation": _text(_l("Organisation"), Customer.organisation),
         "gender": SelectField(_l("Gender"), choices=choices(
             [("", "—")] + [(k.value, v) for k, v in GENDER_LABELS.items()])),
         "birthday": DateField(_l("Birthday"), validators=[Optional()]),
         "age": IntegerField(_l("Age"), validators=[Optional(), NumberRange(min=0, max=130)]),
-        "region": _text(_l("Region"), 60),
-        "industry": _text(_l("Industry"), 60),
+        "region": _text(_l("Region"), Customer.region),
+        "industry": _text(_l("Industry"), Customer.industry),
         "size_band": SelectField(_l("Organisation size"), choices=choices(
             [("", "—")] + list(SIZE_BAND_LABELS.items()))),
-        "job_title": _text(_l("Job"), 60),
-        "position": _text(_l("Position"), 60),
+        "job_title": _text(_l("Job"), Customer.job_title),
+        "position": _text(_l("Position"), Customer.position),
         "tier": SelectField(_l("Tier"), choices=choices((k.value, v)
                                                         for k, v in TIER_LABELS.items())),
-        "phone": StringField(_l("Phone"), validators=[Optional(), Length(max=40)]),
-        "wechat": _text(_l("WeChat"), 60),
-        "email": StringField(_l("E-mail"), validators=[Optional(), EMAIL_SHAPE, Length(max=254)]),
-        "address": _text(_l("Address"), 300),
+        "phone": _text(_l("Phone"), Customer.phone),
+        "wechat": _text(_l("WeChat"), Customer.wechat),
+        "email": StringField(_l("E-mail"),
+                             validators=[Optional(), EMAIL_SHAPE, _fits(Customer.email)]),
+        "address": _text(_l("Address"), Customer.address),
         "needs": _long(_l("Needs")),
         "pain_points": _long(_l("Pain points")),
         "preferences": _long(_l("Likes and preferences")),
         "personality": _long(_l("Personality")),
         "consumption_habits": _long(_l("Consumption habits")),
-        "source_channel": _text(_l("Source channel"), 60),
-        "referrer": _text(_l("Referred by (name or phone of a customer)"), 100),
+        "source_channel": _text(_l("Source channel"), Customer.source_channel),
+        # A customer's name or phone: as long as the longer of the two may be.
+        "referrer": StringField(_l("Referred by (name or phone of a customer)"), validators=[
+            Optional(), Length(max=max(column_length(Customer.name),
+                                       column_length(Customer.phone)))]),
         "recording_consent": BooleanField(_l("Agrees to calls and visits being recorded")),
-        "tags": _text(_l("Tags"), 300, description=_l("Separate with commas.")),
+        "tags": StringField(_l("Tags"), validators=[Optional(), Length(max=TAGS_TEXT_MAX_LENGTH)],
+                            description=_l("Separate with commas.")),
     }
 
 
@@ -74,15 +93,16 @@ SECTION_TITLES = {"basics": _l("Basics"), "contact": _l("Contact details"),
                   "tags": _l("Tags")}
 
 
-def _form_class(name: str, fields: tuple[str, ...], extra: dict | None = None):
+def _form_class(name: str, fields: tuple[str, ...], extra: dict | None = None,
+                base=FlaskForm):
     specs = _field_specs()
     attrs = {field: specs[field] for field in fields}
     attrs.update(extra or {})
-    return type(name, (FlaskForm,), attrs)
+    return type(name, (base,), attrs)
 
 
 SECTION_FORMS = {
-    section: _form_class(f"{section.title()}SectionForm", fields, {"version": HiddenField()})
+    section: _form_class(f"{section.title()}SectionForm", fields, base=VersionedForm)
     for section, fields in SECTION_FIELDS.items()
 }
 
@@ -95,22 +115,22 @@ NewCustomerForm = _form_class("NewCustomerForm", NEW_CUSTOMER_FIELDS, {
 
 
 class ContactForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
-    title = _text(_l("Role at the customer"), 60)
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
-    wechat = _text(_l("WeChat"), 60)
-    email = StringField(_l("E-mail"), validators=[Optional(), EMAIL_SHAPE, Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), _fits(Contact.name)])
+    title = _text(_l("Role at the customer"), Contact.title)
+    phone = _text(_l("Phone"), Contact.phone)
+    wechat = _text(_l("WeChat"), Contact.wechat)
+    email = StringField(_l("E-mail"), validators=[Optional(), EMAIL_SHAPE, _fits(Contact.email)])
     is_primary = BooleanField(_l("Main contact"))
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 
 class ReleaseForm(FlaskForm):
     reason = StringField(_l("Why release this customer?"),
-                         validators=[DataRequired(), Length(max=300)])
+                         validators=[DataRequired(), _fits(OwnershipEvent.reason)])
 
 
 class TransferForm(FlaskForm):
     customer_ids = SelectMultipleField(coerce=int, validate_choice=False)
     to_user_id = SelectField(_l("Transfer to"), coerce=optional_int, validate_choice=False,
                              validators=[DataRequired()])
-    reason = _text(_l("Reason"), 300)
+    reason = _text(_l("Reason"), OwnershipEvent.reason)

@@ -21,15 +21,19 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from crm.accounts.models import Role, User
+from crm.access import may_own_imports
+from crm.accounts.models import User
 from crm.audit.log import record_many
 from crm.audit.models import AuditAction
+from crm.columns import column_length
 from crm.customers.editing import give_to_owner, parse_tags
 from crm.customers.forms import SIZE_BAND_LABELS
 from crm.customers.history import log_ownership
 from crm.customers.models import (
     GENDER_LABELS,
     KIND_LABELS,
+    NOTE_MAX_LENGTH,
+    TAGS_TEXT_MAX_LENGTH,
     TIER_LABELS,
     Contact,
     Customer,
@@ -64,8 +68,14 @@ class Column:
     field: str
     label: object  # lazy string: the header an export writes, in the reader's language
     aliases: tuple[str, ...]  # headers an import also accepts, in both languages
-    max_length: int
     choices: dict | None = None  # enum value -> lazy label, for tier, kind, gender, size
+    # Only for what has no length in the table (notes, the tags as typed): every other
+    # column is checked against the length the model gives it.
+    length: int | None = None
+
+    @property
+    def max_length(self) -> int:
+        return self.length or column_length(getattr(Customer, self.field))
 
     @property
     def examples(self) -> tuple[str, str]:
@@ -87,34 +97,32 @@ CHOICE_ALIASES = {
 # In the order an export writes them; an import finds them by header, in any order.
 COLUMNS = (
     Column("name", _l("Name"), ("姓名", "名称", "客户", "客户名称", "客户姓名", "name",
-                                "customer", "customer name", "full name"), 100),
+                                "customer", "customer name", "full name")),
     Column("organisation", _l("Organisation"), ("单位", "公司", "单位名称", "公司名称", "机构",
-                                                "organisation", "organization", "company"),
-           150),
-    Column("kind", _l("Type"), ("类型", "客户类型", "kind", "type"), 20, KIND_LABELS),
-    Column("gender", _l("Gender"), ("性别", "gender", "sex"), 10, GENDER_LABELS),
+                                                "organisation", "organization", "company")),
+    Column("kind", _l("Type"), ("类型", "客户类型", "kind", "type"), KIND_LABELS),
+    Column("gender", _l("Gender"), ("性别", "gender", "sex"), GENDER_LABELS),
     Column("phone", _l("Phone"), ("电话", "手机", "手机号", "手机号码", "电话号码", "联系电话",
-                                  "phone", "mobile", "tel", "telephone"), 40),
-    Column("wechat", _l("WeChat"), ("微信", "微信号", "wechat", "weixin"), 60),
-    Column("email", _l("E-mail"), ("邮箱", "电子邮件", "电子邮箱", "email", "e-mail", "mail"),
-           254),
-    Column("address", _l("Address"), ("地址", "联系地址", "address"), 300),
-    Column("region", _l("Region"), ("地区", "区域", "region", "area"), 60),
-    Column("industry", _l("Industry"), ("行业", "所属行业", "industry"), 60),
+                                  "phone", "mobile", "tel", "telephone")),
+    Column("wechat", _l("WeChat"), ("微信", "微信号", "wechat", "weixin")),
+    Column("email", _l("E-mail"), ("邮箱", "电子邮件", "电子邮箱", "email", "e-mail", "mail")),
+    Column("address", _l("Address"), ("地址", "联系地址", "address")),
+    Column("region", _l("Region"), ("地区", "区域", "region", "area")),
+    Column("industry", _l("Industry"), ("行业", "所属行业", "industry")),
     Column("size_band", _l("Organisation size"), ("规模", "单位规模", "企业规模", "size",
                                                   "size band", "company size"),
-           20, SIZE_BAND_LABELS),
-    Column("job_title", _l("Job"), ("职位", "岗位", "job title", "job", "title"),
-           60),
-    Column("position", _l("Position"), ("职务", "position"), 60),
-    Column("tier", _l("Tier"), ("等级", "客户等级", "级别", "tier", "level"), 20, TIER_LABELS),
+           SIZE_BAND_LABELS),
+    Column("job_title", _l("Job"), ("职位", "岗位", "job title", "job", "title")),
+    Column("position", _l("Position"), ("职务", "position")),
+    Column("tier", _l("Tier"), ("等级", "客户等级", "级别", "tier", "level"), TIER_LABELS),
     Column("source_channel", _l("Source channel"), ("来源", "来源渠道", "渠道", "source",
-                                                    "source channel", "channel"), 60),
-    Column("tags", _l("Tags"), ("标签", "tags", "tag", "labels"), 300),
-    Column("needs", _l("Needs"), ("需求", "客户需求", "needs", "requirements"), 4000),
+                                                    "source channel", "channel")),
+    Column("tags", _l("Tags"), ("标签", "tags", "tag", "labels"), length=TAGS_TEXT_MAX_LENGTH),
+    Column("needs", _l("Needs"), ("需求", "客户需求", "needs", "requirements"),
+           length=NOTE_MAX_LENGTH),
 )
 COLUMNS_BY_FIELD = {column.field: column for column in COLUMNS}
-TAG_MAX_LENGTH = 40
+TAG_MAX_LENGTH = column_length(Tag.name)
 
 
 def _key(text) -> str:
@@ -463,9 +471,9 @@ def check_file(data: bytes) -> dict:
 
 def owner_choices(user: User) -> list[User]:
     """The active reps an importer may give the customers to (office and admin: all)."""
-    from crm.access import assignable_users
+    from crm.access import import_owners
 
-    query = assignable_users(user, roles=(Role.REP,)).options(joinedload(User.team))
+    query = import_owners(user).options(joinedload(User.team))
     return list(db.session.scalars(query))
 
 
@@ -594,7 +602,7 @@ def import_rows(preview: Preview, by_user: User) -> ImportResult:
     owner = None
     if preview.owner_id is not None:
         owner = db.session.get(User, preview.owner_id)
-        if owner is None or not owner.active or owner.role != Role.REP:
+        if owner is None or not may_own_imports(owner):
             raise DomainError(OWNER_GONE)
     protection_days = pool_rules(owner)[0] if owner else 0
     rows = preview.importable()

@@ -49,6 +49,12 @@ CHANGE_LABELS = {
     OwnershipChange.HANDOVER: _l("Handed over"),
 }
 
+# Notes kept in Text columns (needs, pain points…) have no length in the table: forms and the
+# import keep each to this many characters. Every other limit is its column's length.
+NOTE_MAX_LENGTH = 4000
+# The tags as typed, comma-separated, before they are split into tags of Tag.name's length.
+TAGS_TEXT_MAX_LENGTH = 300
+
 customer_tags = Table(
     "customer_tags", db.metadata,
     Column("customer_id", ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 
-from crm.accounts.models import Team, User
+from crm.accounts.models import TEAM_DEFAULTS, Team, User
 from crm.clock import utcnow
 from crm.customers.models import Customer
 from crm.errors import DomainError, StaleEdit
@@ -25,7 +25,6 @@ from crm.pipeline.models import (
     Stage,
 )
 
-DEFAULT_GRADE_DAYS = {Grade.A: 7, Grade.B: 14, Grade.C: 30}
 # Board totals weigh each deal's amount by how likely its grade says it is to sign. A fixed
 # rule of thumb rather than a setting: it only orders attention, it is not a forecast.
 GRADE_WEIGHTS = {Grade.A: Decimal("0.8"), Grade.B: Decimal("0.5"), Grade.C: Decimal("0.2")}
@@ -33,9 +32,8 @@ GRADE_WEIGHTS = {Grade.A: Decimal("0.8"), Grade.B: Decimal("0.5"), Grade.C: Deci
 
 def grade_days(team: Team | None) -> dict[Grade, int]:
     """Days within which an A, B or C deal of this team's reps should sign."""
-    if team is None:
-        return dict(DEFAULT_GRADE_DAYS)
-    return {Grade.A: team.grade_a_days, Grade.B: team.grade_b_days, Grade.C: team.grade_c_days}
+    rules = team or TEAM_DEFAULTS
+    return {Grade.A: rules.grade_a_days, Grade.B: rules.grade_b_days, Grade.C: rules.grade_c_days}
 
 
 def set_grade_windows(team: Team, *, a: int | None, b: int | None, c: int | None) -> None:
