@@ -43,7 +43,7 @@ def _init_extensions(app: Flask) -> None:
         importlib.import_module(module)
 
     from crm import errors, security
-    from crm.accounts.sessions import load_session_user
+    from crm.accounts.views import signed_in_user
     from crm.i18n import compile_catalogs, select_locale, select_timezone
 
     db.init_app(app)
@@ -57,7 +57,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None  # the login page explains itself
     login_manager.session_protection = "basic"
-    login_manager.user_loader(load_session_user)
+    login_manager.user_loader(signed_in_user)
     login_manager.unauthorized_handler(_send_to_login)
 
     errors.init_app(app)
@@ -110,6 +110,7 @@ def _register_template_helpers(app: Flask) -> None:
     from flask_babel import format_date, format_datetime
     from flask_wtf.csrf import generate_csrf
 
+    from crm import access
     from crm.accounts.models import ROLE_LABELS
     from crm.i18n import LANGUAGE_NAMES, current_locale
     from crm.navigation import here_url, inject_navigation
@@ -119,7 +120,9 @@ def _register_template_helpers(app: Flask) -> None:
     # Globals, not a context processor, so that imported macros see them too.
     app.jinja_env.globals.update(
         csrf_token=generate_csrf, language_names=LANGUAGE_NAMES, role_label=ROLE_LABELS.get,
-        current_locale=current_locale, here_url=here_url)
+        current_locale=current_locale, here_url=here_url,
+        # Templates ask the same predicates as views (access.may_transfer(current_user)).
+        access=access)
 
     @app.template_global()
     def url_with(**changes):

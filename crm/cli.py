@@ -41,9 +41,9 @@ def register_commands(app: Flask) -> None:
     @pool_group.command("expire")
     def pool_expire_command():
         """Return customers whose protection ended to the pool (the worker does it daily)."""
-        from crm.customers.pool import expire_protection
+        from crm.customers.jobs import expire_pool
 
-        click.echo(f"{expire_protection()} customers returned to the pool.")
+        click.echo(f"{expire_pool()} customers returned to the pool.")
 
     @app.cli.command("seed-demo")
     def seed_demo_command():

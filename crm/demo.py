@@ -206,7 +206,7 @@ def _seed_recordings(fake) -> None:
 
     from crm.followups.models import FollowUp, FollowUpKind
     from crm.recordings.attaching import attach_recording
-    from crm.recordings.processing import process_recording
+    from crm.recordings.jobs import process_recording
     from crm.recordings.samples import write_sample
     from crm.storage import audio_store
 

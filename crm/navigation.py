@@ -1,5 +1,6 @@
 """The navigation every page shows: areas add their entries here as they arrive."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -7,7 +8,11 @@ from flask import request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from crm.accounts.models import Role
+from crm import access
+
+
+def everyone(_user) -> bool:
+    return True
 
 
 @dataclass(frozen=True)
@@ -15,7 +20,7 @@ class NavItem:
     endpoint: str
     label: object
     icon: str
-    roles: tuple[Role, ...] = tuple(Role)
+    shown_to: Callable[[object], bool] = everyone  # a predicate of crm.access
     phone: bool = True  # shown in the phone's bottom bar (else under More)
     admin: bool = False  # listed under Administration on the More page
     badge: bool = False  # shows the user's unread notifications as a count
@@ -27,19 +32,20 @@ NAV_ITEMS = [
     NavItem("pipeline.index", _l("Pipeline"), "pipeline"),
     NavItem("pipeline.sheet", _l("Review sheet"), "sheet", phone=False),
     NavItem("pipeline.a_deals", _l("A deals"), "grade", phone=False),
-    NavItem("followups.index", _l("My follow-ups"), "followups", roles=(Role.REP, Role.MANAGER),
-            phone=False),
+    NavItem("followups.index", _l("My follow-ups"), "followups",
+            shown_to=access.may_hold_customers, phone=False),
     NavItem("followups.ride_alongs", _l("My ride-alongs"), "ridealong",
-            roles=(Role.REP, Role.MANAGER), phone=False),
+            shown_to=access.may_hold_customers, phone=False),
     NavItem("reviews.index", _l("Recording reviews"), "reviews",
-            roles=(Role.REP, Role.MANAGER, Role.ADMIN),
-            badge=True),
-    NavItem("reviews.rubric", _l("Review rubric"), "edit", roles=(Role.ADMIN,), phone=False,
+            shown_to=access.may_use_reviews, badge=True),
+    NavItem("reviews.rubric", _l("Review rubric"), "edit", shown_to=access.may_edit_rubric,
+            phone=False, admin=True),
+    NavItem("admin.users", _l("Users"), "users", shown_to=access.may_administer, phone=False,
             admin=True),
-    NavItem("admin.users", _l("Users"), "users", roles=(Role.ADMIN,), phone=False, admin=True),
-    NavItem("admin.teams", _l("Teams"), "teams", roles=(Role.ADMIN,), phone=False, admin=True),
-    NavItem("system.index", _l("System"), "system", roles=(Role.ADMIN,), phone=False,
+    NavItem("admin.teams", _l("Teams"), "teams", shown_to=access.may_administer, phone=False,
             admin=True),
+    NavItem("system.index", _l("System"), "system", shown_to=access.may_administer,
+            phone=False, admin=True),
     NavItem("accounts.more", _l("More"), "more"),
 ]
 
@@ -55,10 +61,22 @@ def here_url() -> str:
     return url_for("today.index")
 
 
+def safe_next_url(candidate: str | None, default: str) -> str:
+    """Only same-site paths: never send a user to another host after signing in or after
+    a form that says where to go back to."""
+    if not candidate:
+        return default
+    parts = urlsplit(candidate)
+    if (parts.scheme or parts.netloc or not candidate.startswith("/")
+            or candidate.startswith(("//", "/\\")) or "\\" in candidate):
+        return default
+    return candidate
+
+
 def nav_items_for(user) -> list[NavItem]:
     if not user.is_authenticated:
         return []
-    return [item for item in NAV_ITEMS if user.role in item.roles]
+    return [item for item in NAV_ITEMS if item.shown_to(user)]
 
 
 def inject_navigation():

@@ -55,7 +55,6 @@ def _record_failure(user: User, now: datetime) -> int:
             .values(failed_logins=0, last_failed_login_at=None,
                     locked_until=now + timedelta(
                         minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])))
-    db.session.commit()
     return failures
 
 
@@ -67,7 +66,8 @@ def _locked(seconds: float) -> LoginRefused:
 
 
 def authenticate(email: str, password: str) -> User:
-    """Return the user for these credentials or raise LoginRefused with a message to show."""
+    """Return the user for these credentials or raise LoginRefused with a message to show.
+    A refusal may have counted a failure: the caller commits in both cases."""
     now = utcnow()
     user = db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
@@ -104,7 +104,6 @@ def authenticate(email: str, password: str) -> User:
         update(User).where(User.id == user.id)
         .values(failed_logins=0, last_failed_login_at=None, locked_until=None, last_login_at=now)
     )
-    db.session.commit()
     # The Core update bypassed the identity map; refresh so the object matches the row.
     db.session.refresh(user)
     return user

@@ -38,7 +38,8 @@ def start_session(user: User, remember: bool) -> UserSession:
 
 
 def load_session_user(token: str) -> User | None:
-    """The user behind a live session token, in one query; touches the row now and then.
+    """The user behind a live session token, in one query; touches the row now and then
+    (`user.session_touched` says so: the request commits that touch).
 
     The same query counts the user's unread notifications, which every page's navigation
     shows, so that count costs no query of its own.
@@ -53,6 +54,7 @@ def load_session_user(token: str) -> User | None:
         return None
     user_session, user, unread = row
     user.unread_notifications = unread
+    user.session_touched = False
     if now - user_session.last_seen_at > TOUCH_EVERY:
         # A Core update: the session's sliding expiry is not an edit of the user.
         db.session.execute(
@@ -60,7 +62,7 @@ def load_session_user(token: str) -> User | None:
             .where(UserSession.token == token)
             .values(last_seen_at=now, expires_at=now + _lifetime(user_session.remember))
         )
-        db.session.commit()
+        user.session_touched = True
     user.session_token = token
     return user
 
@@ -78,5 +80,4 @@ def end_all_sessions(user_id: int) -> None:
 def prune_expired_sessions() -> int:
     """Delete sessions past their expiry; returns how many went."""
     result = db.session.execute(delete(UserSession).where(UserSession.expires_at <= utcnow()))
-    db.session.commit()
     return result.rowcount or 0

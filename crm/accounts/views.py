@@ -1,7 +1,6 @@
 """Signing in and out, the user's own account, and the language switch."""
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -10,25 +9,25 @@ from werkzeug.security import check_password_hash
 
 from crm.accounts.forms import LoginForm, PasswordForm, PreferencesForm
 from crm.accounts.login import LoginRefused, authenticate
-from crm.accounts.sessions import REMEMBER_DAYS, end_session, start_session
+from crm.accounts.sessions import REMEMBER_DAYS, end_session, load_session_user, start_session
 from crm.accounts.users import set_password
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.htmx import form_error_status, redirect_after_post, render_page
 from crm.i18n import LOCALE_COOKIE, supported
+from crm.navigation import safe_next_url
+from crm.saving import save_form, saved_and_go
 
 bp = Blueprint("accounts", __name__)
 
 
-def safe_next_url(candidate: str | None, default: str) -> str:
-    """Only same-site paths: never send a user to another host after signing in."""
-    if not candidate:
-        return default
-    parts = urlsplit(candidate)
-    if (parts.scheme or parts.netloc or not candidate.startswith("/")
-            or candidate.startswith(("//", "/\\")) or "\\" in candidate):
-        return default
-    return candidate
+def signed_in_user(token: str):
+    """Flask-Login's loader. The session's sliding expiry, when it moves, is committed at
+    once as its own small transaction, before the view starts its own."""
+    user = load_session_user(token)
+    if user is not None and user.session_touched:
+        db.session.commit()
+    return user
 
 
 @bp.get("/login")
@@ -48,6 +47,7 @@ def authenticate_login():
     try:
         user = authenticate(form.email.data, form.password.data)
     except LoginRefused as refused:
+        db.session.commit()  # the failure it counted
         response = render_page("accounts/login.html", form=form, next=next_url,
                                error=refused.message,
                                status=429 if refused.retry_after else form_error_status())
@@ -85,17 +85,22 @@ def more():
 @login_required
 def update_preferences():
     form = PreferencesForm()
-    if not form.validate_on_submit():
-        return render_page("accounts/more.html", form=form, status=form_error_status())
-    current_user.locale = form.locale.data or None
-    current_user.timezone = form.timezone.data
-    db.session.commit()
-    flash(_("Your preferences are saved."), "success")
-    response = redirect_after_post(url_for("accounts.more"))
-    if current_user.locale is None:
-        # "As my browser says": the switch's cookie must not keep overriding the browser.
-        response.delete_cookie(LOCALE_COOKIE)
-    return response
+    user = current_user._get_current_object()
+
+    def save():
+        user.locale = form.locale.data or None
+        user.timezone = form.timezone.data
+
+    def saved(_result):
+        response = saved_and_go(url_for("accounts.more"), _("Your preferences are saved."))
+        if user.locale is None:
+            # "As my browser says": the switch's cookie must not keep overriding the browser.
+            response.delete_cookie(LOCALE_COOKIE)
+        return response
+
+    return save_form(form, save, done=saved,
+                     page=lambda status: render_page("accounts/more.html", form=form,
+                                                     status=status))
 
 
 @bp.get("/account/password")
@@ -108,25 +113,24 @@ def password():
 @login_required
 def update_password():
     form = PasswordForm()
-    if form.validate_on_submit():
-        if not check_password_hash(current_user.password_hash, form.current_password.data):
-            form.current_password.errors.append(_("This is not your current password."))
-        else:
-            user = current_user._get_current_object()
-            try:
-                set_password(user, form.new_password.data)
-            except DomainError as error:
-                form.new_password.errors.append(error.message)
-            else:
-                # Every other device is signed out; this one continues on a fresh session.
-                remember = bool(request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"]))
-                start_session(user, remember=remember)
-                db.session.commit()
-                login_user(user, remember=remember, duration=timedelta(days=REMEMBER_DAYS))
-                flash(_("Your password is changed. Other devices have been signed out."),
-                      "success")
-                return redirect_after_post(url_for("today.index"))
-    return render_page("accounts/password.html", form=form, status=form_error_status())
+    user = current_user._get_current_object()
+    # Every other device is signed out; this one continues on a fresh session.
+    remember = bool(request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"]))
+
+    def change():
+        if not check_password_hash(user.password_hash, form.current_password.data):
+            raise DomainError(_("This is not your current password."), field="current_password")
+        set_password(user, form.new_password.data)
+        start_session(user, remember=remember)
+
+    def changed(_result):
+        login_user(user, remember=remember, duration=timedelta(days=REMEMBER_DAYS))
+        return saved_and_go(url_for("today.index"),
+                            _("Your password is changed. Other devices have been signed out."))
+
+    return save_form(form, change, done=changed,
+                     page=lambda status: render_page("accounts/password.html", form=form,
+                                                     status=status))
 
 
 @bp.post("/locale")

@@ -1,16 +1,16 @@
 """Administration: accounts and the team tree. Admins only."""
 
-import secrets
 
 from flask import Blueprint, abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm.exc import StaleDataError
 
-from crm.access import assignable_users, get_visible_or_404, roles_required
+from crm import access
+from crm.access import assignable_users, get_visible_or_404
 from crm.accounts.models import Role, Team, User
+from crm.accounts.passwords import temporary_password
 from crm.accounts.teams import (
     create_team,
     delete_team,
@@ -29,12 +29,12 @@ from crm.accounts.users import (
 )
 from crm.admin.forms import NewUserForm, TeamForm, UserFilterForm, UserForm
 from crm.customers.ownership import hand_over_customers
-from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
-from crm.forms import choices, optional_int, show_domain_error
-from crm.htmx import form_error_status, redirect_after_post, render_page
+from crm.forms import choices, optional_int
+from crm.htmx import redirect_after_post, render_page
 from crm.pagination import keyset_page
 from crm.pipeline.deals import set_grade_windows
+from crm.saving import run_change, save_form, saved_and_go
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,7 +42,7 @@ PROFILE_FIELDS = ("phone", "locale", "timezone", "specialty_industries", "specia
 
 
 @bp.before_request
-@roles_required(Role.ADMIN)
+@access.requires(access.may_administer)
 def _admins_only():
     return None  # the decorator refuses everyone but admins
 
@@ -105,24 +105,23 @@ def new_user():
 @bp.post("/users")
 def create_user_view():
     form = NewUserForm(teams=team_tree())
-    if form.validate_on_submit():
-        temporary = None if form.password.data else secrets.token_urlsafe(9)
-        try:
-            user = create_user(email=form.email.data, name=form.name.data,
-                               role=Role(form.role.data), team=_team_or_none(form.team_id.data),
-                               password=form.password.data or temporary,
-                               must_change_password=temporary is not None, **_profile(form))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            if temporary:
-                return _show_password_once(user, temporary)
-            flash(_("Account created for %(name)s.", name=user.name), "success")
-            return redirect_after_post(url_for("admin.users"))
-    return render_page("admin/user_form.html", form=form, user=None,
-                       status=form_error_status())
+    temporary = None if form.password.data else temporary_password()
+
+    def created(user):
+        if temporary:
+            return _show_password_once(user, temporary)
+        return saved_and_go(url_for("admin.users"),
+                            _("Account created for %(name)s.", name=user.name))
+
+    return save_form(
+        form, lambda: create_user(email=form.email.data, name=form.name.data,
+                                  role=Role(form.role.data),
+                                  team=_team_or_none(form.team_id.data),
+                                  password=form.password.data or temporary,
+                                  must_change_password=temporary is not None, **_profile(form)),
+        page=lambda status: render_page("admin/user_form.html", form=form, user=None,
+                                        status=status),
+        done=created)
 
 
 @bp.get("/users/<int:user_id>/edit")
@@ -139,32 +138,17 @@ def edit_user(user_id: int):
 def update_user_view(user_id: int):
     user = _get_user_or_404(user_id)
     form = UserForm(teams=team_tree())
-    stale = False
-    if form.validate_on_submit():
-        try:
-            update_user(user, form.opened_version(), email=form.email.data,
-                        name=form.name.data, role=Role(form.role.data),
-                        team=_team_or_none(form.team_id.data), **_profile(form))
-            db.session.commit()
-        except (StaleEdit, StaleDataError):
-            db.session.rollback()
-            form.form_errors.append(StaleEdit().message)
-            stale = True
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            flash(_("Changes to %(name)s saved.", name=user.name), "success")
-            return redirect_after_post(url_for("admin.users"))
-    if stale:
-        # Show the saved version beside what the admin typed; saving again now means
-        # "replace that version", so the form carries its number from here on.
-        db.session.refresh(user)
-        form.version.data = user.version
-    status = form_error_status()
-    return render_page("admin/user_form.html", form=form, user=user, stale=stale,
-                       handover_candidates=_handover_candidates(user),
-                       status=409 if stale and status == 422 else status)
+    return save_form(
+        form, lambda: update_user(user, form.opened_version(), email=form.email.data,
+                                  name=form.name.data, role=Role(form.role.data),
+                                  team=_team_or_none(form.team_id.data), **_profile(form)),
+        # Stale: the saved version shows beside what the admin typed.
+        page=lambda status, stale=False: render_page(
+            "admin/user_form.html", form=form, user=user, stale=stale,
+            handover_candidates=_handover_candidates(user), status=status),
+        saved=user,
+        done=lambda _result: saved_and_go(url_for("admin.users"),
+                                          _("Changes to %(name)s saved.", name=user.name)))
 
 
 def _handover_candidates(user: User) -> list[User]:
@@ -181,28 +165,31 @@ def deactivate(user_id: int):
         receiver = {u.id: u for u in _handover_candidates(user)}.get(handover_id)
         if receiver is None:
             abort(400)
-    try:
+    page = url_for("admin.edit_user", user_id=user.id)
+
+    def deactivate_and_hand_over():
         moved = hand_over_customers(user, receiver, by=current_user)
         deactivate_user(user, by=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+        return moved
+
+    def done(moved):
         flash(_("%(name)s is deactivated and signed out everywhere.", name=user.name), "success")
         if moved:
             flash(ngettext("%(num)d customer handed over.", "%(num)d customers handed over.",
                            moved), "success")
-    return redirect_after_post(url_for("admin.edit_user", user_id=user.id))
+        return redirect_after_post(page)
+
+    return run_change(deactivate_and_hand_over, done=done, refused_url=page)
 
 
 @bp.post("/users/<int:user_id>/reactivate")
 def reactivate(user_id: int):
     user = _get_user_or_404(user_id)
-    reactivate_user(user)
-    db.session.commit()
-    flash(_("%(name)s can sign in again.", name=user.name), "success")
-    return redirect_after_post(url_for("admin.edit_user", user_id=user.id))
+    page = url_for("admin.edit_user", user_id=user.id)
+    return run_change(lambda: reactivate_user(user),
+                      done=lambda _result: saved_and_go(page, _("%(name)s can sign in again.",
+                                                                name=user.name)),
+                      refused_url=page)
 
 
 @bp.post("/users/<int:user_id>/password-reset")
@@ -210,9 +197,9 @@ def reset_user_password(user_id: int):
     user = _get_user_or_404(user_id)
     if user.id == current_user.id:
         abort(400)
-    temporary = reset_password(user)
-    db.session.commit()
-    return _show_password_once(user, temporary)
+    return run_change(lambda: reset_password(user),
+                      done=lambda temporary: _show_password_once(user, temporary),
+                      refused_url=url_for("admin.edit_user", user_id=user.id))
 
 
 # Teams -----------------------------------------------------------------------------------
@@ -234,26 +221,26 @@ def teams():
 def create_team_view():
     tree = team_tree()
     form = TeamForm(teams=tree)
-    if form.validate_on_submit():
+
+    def create():
         team = create_team(form.name.data, _team_or_none(form.parent_id.data))
-        set_pool_rules(team, protection_days=form.protection_days.data,
-                       holding_limit=form.holding_limit.data,
-                       expiry_warning_days=form.expiry_warning_days.data)
-        set_review_target(team, form.daily_review_target.data)
-        try:
-            _set_grade_windows(team, form)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Team %(name)s created.", name=team.name), "success")
-            return redirect_after_post(url_for("admin.teams"))
-    return render_page("admin/teams.html", teams=tree, counts=_member_counts(), form=form,
-                       status=form_error_status())
+        _apply_settings(team, form)
+        return team
+
+    return save_form(
+        form, create,
+        page=lambda status: render_page("admin/teams.html", teams=tree,
+                                        counts=_member_counts(), form=form, status=status),
+        done=lambda team: saved_and_go(url_for("admin.teams"),
+                                       _("Team %(name)s created.", name=team.name)))
 
 
-def _set_grade_windows(team, form) -> None:
+def _apply_settings(team, form) -> None:
+    """The team form's settings: pool rules, review target, grade windows."""
+    set_pool_rules(team, protection_days=form.protection_days.data,
+                   holding_limit=form.holding_limit.data,
+                   expiry_warning_days=form.expiry_warning_days.data)
+    set_review_target(team, form.daily_review_target.data)
     set_grade_windows(team, a=form.grade_a_days.data, b=form.grade_b_days.data,
                       c=form.grade_c_days.data)
 
@@ -271,35 +258,24 @@ def edit_team(team_id: int):
 def update_team(team_id: int):
     team = _get_team_or_404(team_id)
     form = TeamForm(teams=team_tree(), exclude_path=team.path)
-    if form.validate_on_submit():
-        try:
-            rename_team(team, form.name.data)
-            set_pool_rules(team, protection_days=form.protection_days.data,
-                           holding_limit=form.holding_limit.data,
-                           expiry_warning_days=form.expiry_warning_days.data)
-            set_review_target(team, form.daily_review_target.data)
-            _set_grade_windows(team, form)
-            move_team(team, _team_or_none(form.parent_id.data))
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Team saved."), "success")
-            return redirect_after_post(url_for("admin.teams"))
-    members = db.session.scalars(select(User).where(User.team_id == team.id)).all()
-    return render_page("admin/team_form.html", form=form, team=team, members=members,
-                       status=form_error_status())
+
+    def save():
+        rename_team(team, form.name.data)
+        _apply_settings(team, form)
+        move_team(team, _team_or_none(form.parent_id.data))
+
+    return save_form(
+        form, save,
+        page=lambda status: render_page(
+            "admin/team_form.html", form=form, team=team, status=status,
+            members=db.session.scalars(select(User).where(User.team_id == team.id)).all()),
+        done=lambda _result: saved_and_go(url_for("admin.teams"), _("Team saved.")))
 
 
 @bp.post("/teams/<int:team_id>/delete")
 def destroy_team(team_id: int):
     team = _get_team_or_404(team_id)
-    try:
-        delete_team(team)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect_after_post(url_for("admin.edit_team", team_id=team.id))
-    db.session.commit()
-    flash(_("Team deleted."), "success")
-    return redirect_after_post(url_for("admin.teams"))
+    return run_change(lambda: delete_team(team),
+                      done=lambda _result: saved_and_go(url_for("admin.teams"),
+                                                        _("Team deleted.")),
+                      refused_url=url_for("admin.edit_team", team_id=team.id))

@@ -49,7 +49,6 @@ def record_export(user: User, params: ListParams, file_format: str, count: int) 
     """One audit event per export: how many customers and which filters, never the data."""
     record(AuditAction.EXPORT, user.id, None, format=file_format, count=count,
            filters=params.as_args())
-    db.session.commit()
 
 
 class Export:

@@ -37,36 +37,40 @@ class TimelineEntry:
     item: object
 
 
-def timeline(customer_id: int, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
+def timeline(customer_id: int, viewer, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
+    """What happened to a customer, as far as `viewer` may see: each kind of entry comes
+    through its own access scope (a deal the viewer may not open shows no events here)."""
+    from crm import access
+    from crm.followups.models import Companion, FollowUp
+    from crm.pipeline.models import DealEvent
+    from crm.recordings.models import recordings_as_shown
+
+    seen = access.visible_customer_ids(viewer)
     ownership = db.session.scalars(
-        select(OwnershipEvent).where(OwnershipEvent.customer_id == customer_id)
+        select(OwnershipEvent).where(OwnershipEvent.customer_id == customer_id,
+                                     OwnershipEvent.customer_id.in_(seen))
         .options(joinedload(OwnershipEvent.from_user), joinedload(OwnershipEvent.to_user),
                  joinedload(OwnershipEvent.by_user))
         .order_by(OwnershipEvent.at.desc(), OwnershipEvent.id.desc()).limit(limit)).all()
     edits = db.session.scalars(
         select(AuditEvent).where(AuditEvent.customer_id == customer_id,
-                                 AuditEvent.action.in_([AuditAction.EDIT, AuditAction.TRANSFER,
-                                                        AuditAction.IMPORT]))
+                                 AuditEvent.customer_id.in_(seen),
+                                 AuditEvent.action == AuditAction.EDIT)
         .options(joinedload(AuditEvent.actor))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).all()
-    from crm.followups.models import Companion, FollowUp
-    from crm.recordings.models import recordings_as_shown
-
     follow_ups = db.session.scalars(
-        select(FollowUp).where(FollowUp.customer_id == customer_id)
+        access.follow_ups_scope(viewer).where(FollowUp.customer_id == customer_id)
         .options(joinedload(FollowUp.author),
                  selectinload(FollowUp.companions).joinedload(Companion.user),
                  recordings_as_shown())
         .order_by(FollowUp.occurred_at.desc(), FollowUp.id.desc()).limit(limit)).all()
-    from crm.pipeline.models import DealEvent
-
     deal_events = db.session.scalars(
-        select(DealEvent).where(DealEvent.customer_id == customer_id)
+        access.deal_events_scope(viewer).where(DealEvent.customer_id == customer_id)
         .options(joinedload(DealEvent.by_user), joinedload(DealEvent.deal))
         .order_by(DealEvent.at.desc(), DealEvent.id.desc()).limit(limit)).all()
     entries = [TimelineEntry(e.at, "ownership", e) for e in ownership]
     entries += [TimelineEntry(e.at, "deal", e) for e in deal_events]
     entries += [TimelineEntry(f.occurred_at, "followup", f) for f in follow_ups]
-    entries += [TimelineEntry(e.at, "edit", e) for e in edits if e.action == AuditAction.EDIT]
+    entries += [TimelineEntry(e.at, "edit", e) for e in edits]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 
 from crm import access
-from crm.accounts.models import Role, User
+from crm.accounts.models import User
 from crm.clock import utcnow
 from crm.customers.models import Customer, Tag, Tier, customer_tags
 from crm.customers.search import apply_search
@@ -15,14 +15,6 @@ from crm.customers.search import apply_search
 TAB_LABELS = {"mine": _l("Mine"), "team": _l("Team"), "pool": _l("Pool"), "all": _l("All")}
 FILTER_FIELDS = ("q", "tier", "industry", "region", "size_band", "tag", "owner_id",
                  "silent_days", "expiring")
-
-
-def tabs_for(user: User) -> list[str]:
-    if user.role in access.SEES_EVERY_TEAM:
-        return ["all", "pool"]
-    if user.role == Role.MANAGER:
-        return ["mine", "team", "pool"]
-    return ["mine", "pool"]
 
 
 @dataclass
@@ -40,7 +32,7 @@ class ListParams:
 
     @classmethod
     def from_args(cls, args, user: User) -> "ListParams":
-        tabs = tabs_for(user)
+        tabs = access.list_tabs(user)
         tab = args.get("tab") if args.get("tab") in tabs else tabs[0]
 
         def number(name):
@@ -68,7 +60,7 @@ class ListParams:
 def customer_query(user: User, params: ListParams) -> Select:
     """Customers the user may see in this tab, narrowed by search and filters."""
     query = apply_search(access.customers_in_tab(user, params.tab), params.q,
-                         contact_details_in_pool=user.role in access.SEES_EVERY_TEAM)
+                         contact_details_in_pool=access.sees_every_team(user))
     if params.tier:
         query = query.where(Customer.tier == Tier(params.tier))
     for field in ("industry", "region", "size_band"):

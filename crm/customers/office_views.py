@@ -15,8 +15,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from crm import access
-from crm.access import roles_required
-from crm.accounts.models import Role, User
+from crm.accounts.models import User
 from crm.clock import utcnow
 from crm.customers import exporting
 from crm.customers.importing import (
@@ -40,8 +39,8 @@ from crm.customers.listing import ListParams
 from crm.customers.office_forms import ConfirmImportForm, ImportForm
 from crm.errors import DomainError, render_error
 from crm.extensions import db
-from crm.forms import show_domain_error
-from crm.htmx import form_error_status, redirect_after_post, render_page
+from crm.htmx import redirect_after_post, render_page
+from crm.saving import run_change, save_form
 
 bp = Blueprint("customer_office", __name__, url_prefix="/customers")
 
@@ -61,7 +60,7 @@ def _allow_the_upload(endpoint, _values):
 
 
 @bp.before_request
-@roles_required(Role.OFFICE, Role.ADMIN)
+@access.requires(access.may_import_export)
 def _office_only():
     return None  # the decorator refuses everyone but office and admin
 
@@ -114,19 +113,19 @@ def new_import():
 @bp.post("/import")
 def upload():
     form = _import_form()
-    if form.validate_on_submit():
+
+    def check():
+        owner = _chosen_owner(form.owner_id.data)
         upload_file = form.file.data
-        try:
-            owner = _chosen_owner(form.owner_id.data)
-            if upload_file is None or not getattr(upload_file, "filename", ""):
-                raise ImportRefused(NO_FILE)
-            checked = check_file(upload_file.stream.read(MAX_BYTES + 1))
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            preview = store_preview(current_user, owner, upload_file.filename, checked)
-            return redirect_after_post(url_for(".preview", token=preview.token))
-    return _upload_page(form, status=form_error_status())
+        if upload_file is None or not getattr(upload_file, "filename", ""):
+            raise ImportRefused(NO_FILE)
+        checked = check_file(upload_file.stream.read(MAX_BYTES + 1))
+        # Nothing is written to the database yet: the preview waits in Redis.
+        return store_preview(current_user, owner, upload_file.filename, checked)
+
+    return save_form(form, check, page=lambda status: _upload_page(form, status=status),
+                     done=lambda preview: redirect_after_post(
+                         url_for(".preview", token=preview.token)))
 
 
 @bp.get("/import/<token>")
@@ -150,26 +149,24 @@ def confirm(token: str):
     found = load_preview(current_user, token, take=True)
     if found is None:
         return _expired()
+    def imported(result):
+        flash(ngettext("%(num)d customer imported.", "%(num)d customers imported.",
+                       len(result.imported)), "success")
+        if result.skipped:
+            flash(ngettext("%(num)d row was not imported: the customer was added by someone "
+                           "else after the check.",
+                           "%(num)d rows were not imported: the customers were added by "
+                           "someone else after the check.", result.skipped), "error")
+        tab = "pool" if found.owner_id is None else None
+        return redirect_after_post(url_for("customers.index", tab=tab))
+
     try:
-        result = import_rows(found, current_user)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect_after_post(url_for(".new_import"))
+        return run_change(lambda: import_rows(found, current_user), done=imported,
+                          refused_url=url_for(".new_import"))
     except Exception:
         db.session.rollback()
         put_back(found)  # nothing was written; let them try again
         raise
-    flash(ngettext("%(num)d customer imported.", "%(num)d customers imported.",
-                   len(result.imported)), "success")
-    if result.skipped:
-        flash(ngettext("%(num)d row was not imported: the customer was added by someone else "
-                       "after the check.",
-                       "%(num)d rows were not imported: the customers were added by someone "
-                       "else after the check.", result.skipped), "error")
-    tab = "pool" if found.owner_id is None else None
-    return redirect_after_post(url_for("customers.index", tab=tab))
 
 
 # Export ----------------------------------------------------------------------------------
@@ -183,6 +180,7 @@ def export_csv():
     user = current_user._get_current_object()
     params = ListParams.from_args(request.args, user)
     exporting.record_export(user, params, "csv", exporting.count_rows(user, params))
+    db.session.commit()  # the audit event stands even if the download breaks off
     export = exporting.Export(user, params)
     response = Response(stream_with_context(exporting.csv_chunks(export)), mimetype="text/csv")
     response.headers["Content-Disposition"] = (
@@ -196,6 +194,7 @@ def export_xlsx():
     user = current_user._get_current_object()
     params = ListParams.from_args(request.args, user)
     exporting.record_export(user, params, "xlsx", exporting.count_rows(user, params))
+    db.session.commit()
     response = send_file(exporting.xlsx_file(exporting.Export(user, params)),
                          mimetype=XLSX_MIMETYPE,
                          as_attachment=True, download_name=_download_name("xlsx"))

@@ -5,7 +5,8 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, literal, select, update
 
-from crm.accounts.models import Role, User
+from crm import access
+from crm.accounts.models import User
 from crm.audit.log import record_many
 from crm.audit.models import AuditAction
 from crm.clock import utcnow
@@ -55,7 +56,7 @@ def _move(customer_ids: list[int], to_user: User | None, by: User, kind: Ownersh
 def transfer_customers(customer_ids: list[int], to_user: User, by: User,
                        reason: str | None = None) -> int:
     """Transfer (流转) customers the caller may see to an active rep or manager."""
-    if not to_user.active or to_user.role not in (Role.REP, Role.MANAGER):
+    if not access.may_receive_customers(to_user):
         raise DomainError(_l("Customers can only go to an active rep or manager."),
                           field="to_user_id")
     return _move(customer_ids, to_user, by, OwnershipChange.TRANSFER, (reason or "").strip()

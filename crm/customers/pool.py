@@ -5,7 +5,8 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
-from crm.accounts.models import Team, User
+from crm.accounts.models import User
+from crm.accounts.teams import rules_for
 from crm.clock import utcnow
 from crm.customers.history import log_one, log_ownership
 from crm.customers.models import Customer, OwnershipChange
@@ -13,16 +14,11 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.pipeline.deals import follow_customers
 
-DEFAULT_PROTECTION_DAYS = 30
-DEFAULT_HOLDING_LIMIT = 200
-
 
 def pool_rules(user: User) -> tuple[int, int]:
     """(protection days, holding limit) for a user: their team's settings."""
-    team = db.session.get(Team, user.team_id) if user.team_id else None
-    if team is None:
-        return DEFAULT_PROTECTION_DAYS, DEFAULT_HOLDING_LIMIT
-    return team.protection_days, team.holding_limit
+    rules = rules_for(user)
+    return rules.protection_days, rules.holding_limit
 
 
 def holding_count(user_id: int) -> int:
@@ -46,12 +42,10 @@ def claim_customer(customer_id: int, user: User) -> Customer:
                 version=Customer.version + 1)
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
-        db.session.rollback()
         raise DomainError(_l("Someone else claimed this customer a moment ago."))
     log_one(customer_id, OwnershipChange.CLAIM, to_user_id=user.id, by_user_id=user.id)
     # Deals someone left open on it are now the claimer's to work.
     follow_customers([customer_id], user.id)
-    db.session.commit()
     return db.session.get(Customer, customer_id, populate_existing=True)
 
 
@@ -88,7 +82,6 @@ def expire_protection(now: datetime | None = None) -> int:
     owners = dict(db.session.execute(
         select(Customer.id, Customer.owner_id).where(*expired).with_for_update()).all())
     if not owners:
-        db.session.commit()
         return 0
     # ...then free exactly those still expired, and record one event each.
     freed = db.session.scalars(
@@ -101,13 +94,11 @@ def expire_protection(now: datetime | None = None) -> int:
     log_ownership([{"customer_id": customer_id, "kind": OwnershipChange.EXPIRY,
                     "from_user_id": owners[customer_id], "to_user_id": None,
                     "by_user_id": None} for customer_id in freed])
-    db.session.commit()
     return len(freed)
 
 
 def warning_days(user: User) -> int:
-    team = db.session.get(Team, user.team_id) if user.team_id else None
-    return team.expiry_warning_days if team else 3
+    return rules_for(user).expiry_warning_days
 
 
 def expiring_soon(user: User, limit: int = 20) -> list[Customer]:

@@ -5,11 +5,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from crm import access
-from crm.accounts.models import Role, User
-from crm.accounts.views import safe_next_url
+from crm.accounts.models import User
 from crm.audit.log import record
 from crm.audit.models import AuditAction
 from crm.customers import pool
@@ -32,7 +30,7 @@ from crm.customers.forms import (
     TransferForm,
 )
 from crm.customers.history import timeline
-from crm.customers.listing import TAB_LABELS, ListParams, customer_query, tabs_for
+from crm.customers.listing import TAB_LABELS, ListParams, customer_query
 from crm.customers.models import (
     CHANGE_LABELS,
     GENDER_LABELS,
@@ -43,12 +41,14 @@ from crm.customers.models import (
 )
 from crm.customers.ownership import transfer_customers
 from crm.customers.phones import display_phone
-from crm.errors import DomainError, StaleEdit
+from crm.errors import DomainError
 from crm.extensions import db
-from crm.forms import choices, show_domain_error
-from crm.htmx import form_error_status, is_fragment_request, redirect_after_post, render_page
+from crm.forms import choices
+from crm.htmx import is_fragment_request, redirect_after_post, render_page
+from crm.navigation import safe_next_url
 from crm.pagination import keyset_page
 from crm.pipeline.listing import customer_deals
+from crm.saving import run_change, save_form, saved_and_go
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 PAGE_SIZE = 30
@@ -65,22 +65,6 @@ def _labels():
     return {"tier_labels": TIER_LABELS, "kind_labels": KIND_LABELS,
             "gender_labels": GENDER_LABELS, "change_labels": CHANGE_LABELS,
             "size_band_labels": SIZE_BAND_LABELS, "display_phone": display_phone}
-
-
-def get_customer_or_404(customer_id: int) -> Customer:
-    """The customer, if the current user may see it; 404 otherwise (existence not confirmed)."""
-    scope = access.customers_scope(current_user).options(
-        joinedload(Customer.owner), joinedload(Customer.referrer),
-        selectinload(Customer.contacts), selectinload(Customer.tags))
-    return access.get_visible_or_404(scope, Customer, customer_id)
-
-
-def get_editable_customer_or_404(customer_id: int) -> Customer:
-    """The customer, if the current user may work on it: 404 unseen, 403 seen only."""
-    customer = get_customer_or_404(customer_id)
-    if not access.may_edit_customer(current_user, customer):
-        abort(403)
-    return customer
 
 
 def _assignable_users() -> list[User]:
@@ -106,11 +90,11 @@ def index():
                                                          selectinload(Customer.tags))
     page = keyset_page(query, [Customer.id.desc()], request.args.get("after"), PAGE_SIZE)
     may_transfer = access.may_transfer(current_user)
-    context = {"page": page, "params": params, "tabs": tabs_for(current_user),
+    context = {"page": page, "params": params, "tabs": access.list_tabs(current_user),
                "tab_labels": TAB_LABELS, "may_transfer": may_transfer}
     if is_fragment_request():
         return render_page("customers/index.html", "customers/_rows.html", **context)
-    owners = _assignable_users() if current_user.role != Role.REP else []
+    owners = _assignable_users() if access.looks_across_people(current_user) else []
     transfer_form = TransferForm() if may_transfer else None
     if transfer_form is not None:
         transfer_form.to_user_id.choices = choices([("", "—")] + [(u.id, u.name) for u in owners])
@@ -130,41 +114,42 @@ def _new_form(**kwargs) -> NewCustomerForm:
 
 @bp.get("/new")
 def new():
-    default_owner = current_user.id if current_user.role in (Role.REP, Role.MANAGER) else None
+    default_owner = current_user.id if access.may_hold_customers(current_user) else None
     return render_page("customers/new.html", form=_new_form(owner_id=default_owner))
 
 
 @bp.post("")
 def create():
     form = _new_form()
-    duplicates = []
-    if form.validate_on_submit():
+
+    def add():
         values = {name: getattr(form, name).data for name in form.data
                   if name not in ("csrf_token", "owner_id", "tags")}
-        try:
-            owner = _chosen_owner(form.owner_id.data)
-            protection_days, _limit = pool.pool_rules(owner) if owner else (30, 0)
-            customer = create_customer(values, current_user, owner=owner,
-                                       protection_days=protection_days,
-                                       tags=parse_tags(form.tags.data))
-        except DuplicateCustomer as error:
-            db.session.rollback()
-            duplicates = [_duplicate_view(c) for c in error.existing]
-            form.form_errors.append(error.message)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("%(name)s is added.", name=customer.name), "success")
-            return redirect_after_post(url_for("customers.show", customer_id=customer.id))
-    return render_page("customers/new.html", form=form, duplicates=duplicates,
-                       status=form_error_status())
+        owner = _chosen_owner(form.owner_id.data)
+        protection = {"protection_days": pool.pool_rules(owner)[0]} if owner else {}
+        return create_customer(values, current_user, owner=owner,
+                               tags=parse_tags(form.tags.data), **protection)
+
+    return save_form(
+        form, add,
+        page=lambda status, **extra: render_page("customers/new.html", form=form,
+                                                 status=status, **extra),
+        refused=_duplicates_of,
+        done=lambda customer: saved_and_go(
+            url_for("customers.show", customer_id=customer.id),
+            _("%(name)s is added.", name=customer.name)))
+
+
+def _duplicates_of(error: DomainError) -> dict:
+    """What a refused save shows of the customers it would have duplicated."""
+    if not isinstance(error, DuplicateCustomer):
+        return {}
+    return {"duplicates": [_duplicate_view(c) for c in error.existing]}
 
 
 def _chosen_owner(owner_id: int | None) -> User | None:
     """Reps always own what they add; others choose an owner or the pool."""
-    if current_user.role == Role.REP:
+    if not access.may_choose_owner(current_user):
         return current_user._get_current_object()
     if not owner_id:
         return None
@@ -193,13 +178,11 @@ def _card_context(customer: Customer) -> dict:
         "show_contact_details": access.may_see_contact_details(current_user, customer),
         "may_edit": access.may_edit_customer(current_user, customer),
         "may_claim": access.may_claim(current_user) and customer.owner_id is None,
-        "may_release": customer.owner_id is not None and (
-            customer.owner_id == current_user.id or access.may_edit_customer(current_user,
-                                                                              customer)),
+        "may_release": access.may_release(current_user, customer),
         "may_transfer": access.may_transfer(current_user) and customer.owner_id is not None,
         "days_left": pool.days_left(customer),
         "warning_days": pool.warning_days(customer.owner) if customer.owner else 0,
-        "timeline": timeline(customer.id),
+        "timeline": timeline(customer.id, current_user),
         "release_form": ReleaseForm(),
         **customer_deals(current_user, customer.id),
     }
@@ -207,7 +190,7 @@ def _card_context(customer: Customer) -> dict:
 
 @bp.get("/<int:customer_id>")
 def show(customer_id: int):
-    customer = get_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id)
     context = _card_context(customer)
     if context["may_transfer"]:
         form = TransferForm(customer_ids=[customer.id])
@@ -238,7 +221,7 @@ def _section_form(section: str, customer: Customer, formdata=None):
 
 @bp.get("/<int:customer_id>/sections/<section>")
 def show_section(customer_id: int, section: str):
-    customer = get_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id)
     if section not in SECTION_FORMS:
         abort(404)
     return render_page("customers/show.html", "customers/_section.html", section=section,
@@ -247,7 +230,7 @@ def show_section(customer_id: int, section: str):
 
 @bp.get("/<int:customer_id>/sections/<section>/edit")
 def edit_section(customer_id: int, section: str):
-    customer = get_editable_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
     form = _section_form(section, customer)
     return render_page("customers/section_edit.html", "customers/_section_form.html",
                        customer=customer, section=section, form=form,
@@ -256,49 +239,33 @@ def edit_section(customer_id: int, section: str):
 
 @bp.post("/<int:customer_id>/sections/<section>")
 def update_section_view(customer_id: int, section: str):
-    customer = get_editable_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
     form = _section_form(section, customer, formdata=request.form)
-    stale = None
-    if form.validate_on_submit():
+
+    def save():
         values = {name: field.data for name, field in form._fields.items()
                   if name not in ("csrf_token", "version", "referrer", "tags")}
-        try:
-            if "tags" in form._fields:
-                values["tags"] = parse_tags(form.tags.data)
-            if "referrer" in form._fields:
-                values["referrer_id"] = find_referrer(
-                    form.referrer.data, customer, access.customers_scope(current_user))
-            try:
-                opened = int(form.version.data)
-            except (TypeError, ValueError):
-                opened = -1
-            update_section(customer, opened, section, values, current_user)
-            db.session.commit()
-        except (StaleEdit, StaleDataError):
-            db.session.rollback()
-            customer = get_customer_or_404(customer_id)
-            stale = customer
-            form.form_errors.append(StaleEdit().message)
-            form.version.data = customer.version
-        except DuplicateCustomer as error:
-            db.session.rollback()
-            form.form_errors.append(error.message)
-            form.duplicates = [_duplicate_view(c) for c in error.existing]
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            if is_fragment_request():
-                customer = get_customer_or_404(customer_id)
-                return render_page("customers/show.html", "customers/_section.html",
-                                   section=section, **_card_context(customer))
-            flash(_("Saved."), "success")
-            return redirect_after_post(url_for("customers.show", customer_id=customer_id))
-    status = form_error_status()
-    return render_page("customers/section_edit.html", "customers/_section_form.html",
-                       customer=customer, section=section, form=form, stale=stale,
-                       section_title=SECTION_TITLES[section],
-                       status=409 if stale is not None and status == 422 else status)
+        if "tags" in form._fields:
+            values["tags"] = parse_tags(form.tags.data)
+        if "referrer" in form._fields:
+            values["referrer_id"] = find_referrer(
+                form.referrer.data, customer, access.customers_scope(current_user))
+        update_section(customer, form.opened_version(), section, values, current_user)
+
+    def page(status, stale=False, duplicates=()):
+        form.duplicates = list(duplicates)
+        return render_page("customers/section_edit.html", "customers/_section_form.html",
+                           customer=customer, section=section, form=form,
+                           stale=customer if stale else None,
+                           section_title=SECTION_TITLES[section], status=status)
+
+    def done(_result):
+        if is_fragment_request():
+            return render_page("customers/show.html", "customers/_section.html",
+                               section=section, **_card_context(customer))
+        return saved_and_go(url_for("customers.show", customer_id=customer_id), _("Saved."))
+
+    return save_form(form, save, page=page, done=done, saved=customer, refused=_duplicates_of)
 
 
 # Contacts --------------------------------------------------------------------------------
@@ -312,19 +279,19 @@ def _contact_or_404(customer: Customer, contact_id: int) -> Contact:
 
 @bp.get("/<int:customer_id>/contacts/new")
 def new_contact(customer_id: int):
-    customer = get_editable_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
     return render_page("customers/contact_form.html", customer=customer, contact=None,
                        form=ContactForm())
 
 
 @bp.post("/<int:customer_id>/contacts")
 def create_contact(customer_id: int):
-    return _save_contact(get_editable_customer_or_404(customer_id), None)
+    return _save_contact(access.customer_or_404(current_user, customer_id, to_edit=True), None)
 
 
 @bp.get("/<int:customer_id>/contacts/<int:contact_id>/edit")
 def edit_contact(customer_id: int, contact_id: int):
-    customer = get_editable_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
     contact = _contact_or_404(customer, contact_id)
     return render_page("customers/contact_form.html", customer=customer, contact=contact,
                        form=ContactForm(obj=contact))
@@ -332,34 +299,29 @@ def edit_contact(customer_id: int, contact_id: int):
 
 @bp.post("/<int:customer_id>/contacts/<int:contact_id>")
 def update_contact(customer_id: int, contact_id: int):
-    customer = get_editable_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
     return _save_contact(customer, _contact_or_404(customer, contact_id))
 
 
 def _save_contact(customer: Customer, contact: Contact | None):
     form = ContactForm()
-    if form.validate_on_submit():
-        try:
-            save_contact(customer, form.data, current_user, contact)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Contact saved."), "success")
-            return redirect_after_post(url_for("customers.show", customer_id=customer.id)
-                                       + "#contacts")
-    return render_page("customers/contact_form.html", customer=customer, contact=contact,
-                       form=form, status=form_error_status())
+    return save_form(
+        form, lambda: save_contact(customer, form.data, current_user, contact),
+        page=lambda status: render_page("customers/contact_form.html", customer=customer,
+                                        contact=contact, form=form, status=status),
+        done=lambda _contact: saved_and_go(
+            url_for("customers.show", customer_id=customer.id) + "#contacts",
+            _("Contact saved.")))
 
 
 @bp.post("/<int:customer_id>/contacts/<int:contact_id>/delete")
 def destroy_contact(customer_id: int, contact_id: int):
-    customer = get_editable_customer_or_404(customer_id)
-    delete_contact(customer, _contact_or_404(customer, contact_id), current_user)
-    db.session.commit()
-    flash(_("Contact removed."), "success")
-    return redirect_after_post(url_for("customers.show", customer_id=customer.id) + "#contacts")
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
+    contact = _contact_or_404(customer, contact_id)
+    back = url_for("customers.show", customer_id=customer.id) + "#contacts"
+    return run_change(lambda: delete_contact(customer, contact, current_user),
+                      done=lambda _result: saved_and_go(back, _("Contact removed.")),
+                      refused_url=back)
 
 
 # The pool and transfers ------------------------------------------------------------------
@@ -368,43 +330,31 @@ def destroy_contact(customer_id: int, contact_id: int):
 def claim(customer_id: int):
     """Claim from the pool. Whoever loses a race is told so, even though the card may no
     longer be theirs to open (it now belongs to the winner)."""
-    if not access.may_claim(current_user):
-        abort(403)
-    if db.session.get(Customer, customer_id) is None:
-        abort(404)
-    try:
-        customer = pool.claim_customer(customer_id, current_user)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect_after_post(
-            url_for("customers.show", customer_id=customer_id)
-            if access.can_see_customer(current_user, customer_id)
-            else url_for("customers.index", tab="pool"))
-    flash(_("%(name)s is yours now.", name=customer.name), "success")
-    return redirect_after_post(url_for("customers.show", customer_id=customer_id))
+    access.claimable_or_404(current_user, customer_id)
+    return run_change(
+        lambda: pool.claim_customer(customer_id, current_user),
+        done=lambda customer: saved_and_go(url_for("customers.show", customer_id=customer_id),
+                                           _("%(name)s is yours now.", name=customer.name)),
+        refused_url=lambda: (url_for("customers.show", customer_id=customer_id)
+                             if access.can_see_customer(current_user, customer_id)
+                             else url_for("customers.index", tab="pool")))
 
 
 @bp.post("/<int:customer_id>/release")
 def release(customer_id: int):
-    customer = get_customer_or_404(customer_id)
-    form = ReleaseForm()
-    if customer.owner_id != current_user.id and not access.may_edit_customer(current_user,
-                                                                             customer):
+    customer = access.customer_or_404(current_user, customer_id)
+    if not access.may_release(current_user, customer):
         abort(403)
-    if form.validate_on_submit():
-        try:
-            pool.release_customer(customer, current_user, form.reason.data)
-        except (DomainError, StaleDataError) as error:
-            error = error if isinstance(error, DomainError) else StaleEdit()
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(_("%(name)s is back in the pool.", name=customer.name), "success")
-            return redirect_after_post(url_for("customers.show", customer_id=customer_id))
-    else:
+    form = ReleaseForm()
+    card = url_for("customers.show", customer_id=customer_id)
+    if not form.validate_on_submit():
         flash(_("Say why you release this customer."), "error")
-    return redirect_after_post(url_for("customers.show", customer_id=customer_id))
+        return redirect_after_post(card)
+    return run_change(
+        lambda: pool.release_customer(customer, current_user, form.reason.data),
+        done=lambda _result: saved_and_go(card, _("%(name)s is back in the pool.",
+                                            name=customer.name)),
+        refused_url=card)
 
 
 @bp.post("/transfer")
@@ -424,13 +374,8 @@ def transfer():
     receiver = receivers.get(form.to_user_id.data)
     if receiver is None or len(visible) != len(set(form.customer_ids.data)):
         abort(404)
-    try:
-        moved = transfer_customers(visible, receiver, current_user, form.reason.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(_("%(count)d customers transferred to %(name)s.", count=moved,
-                name=receiver.name), "success")
-    return redirect_after_post(back)
+    return run_change(
+        lambda: transfer_customers(visible, receiver, current_user, form.reason.data),
+        done=lambda moved: saved_and_go(back, _("%(count)d customers transferred to "
+                                                "%(name)s.", count=moved, name=receiver.name)),
+        refused_url=back)

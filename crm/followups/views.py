@@ -1,30 +1,25 @@
 """Logging follow-ups from the card or Today, my follow-ups, and ride-alongs."""
 
 import secrets
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, jsonify, request, url_for
+from flask import Blueprint, flash, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm import access
-from crm.clock import utcnow
+from crm import access, clock
 from crm.customers.listing import ListParams, customer_query
 from crm.customers.models import Customer
-from crm.customers.views import get_editable_customer_or_404
-from crm.errors import DomainError
 from crm.extensions import db
 from crm.followups.forms import CompanionNotesForm, FollowUpForm
 from crm.followups.logging import add_companion_notes, already_logged, log_follow_up
 from crm.followups.models import KIND_LABELS, Companion, FollowUp, FollowUpKind
-from crm.forms import choices, show_domain_error
-from crm.htmx import form_error_status, redirect_after_post, render_page, wants_json
-from crm.i18n import select_timezone
+from crm.forms import choices
+from crm.htmx import redirect_after_post, render_page, wants_json
 from crm.recordings.forms import RecordingForm, max_recording_mb
 from crm.recordings.models import recordings_as_shown
+from crm.saving import run_change, save_form, saved_and_go
 
 bp = Blueprint("followups", __name__)
 
@@ -41,10 +36,6 @@ def _labels():
     return {"follow_up_kinds": KIND_LABELS}
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(select_timezone())
-
-
 def _form(**kwargs) -> FollowUpForm:
     form = FollowUpForm(**kwargs)
     colleagues = db.session.scalars(
@@ -56,10 +47,9 @@ def _form(**kwargs) -> FollowUpForm:
 
 @bp.get("/customers/<int:customer_id>/follow-ups/new")
 def new(customer_id: int):
-    customer = get_editable_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
     kind = request.args.get("kind") if request.args.get("kind") in set(FollowUpKind) else "visit"
-    now_local = utcnow().astimezone(_zone()).replace(second=0, microsecond=0, tzinfo=None)
-    return _log_page(customer, _form(kind=kind, occurred_at=now_local,
+    return _log_page(customer, _form(kind=kind, occurred_at=clock.local_wall_clock(),
                                      submission_key=secrets.token_urlsafe(24)))
 
 
@@ -72,30 +62,26 @@ def _log_page(customer, form: FollowUpForm, status: int = 200):
 
 @bp.post("/customers/<int:customer_id>/follow-ups")
 def create(customer_id: int):
-    customer = get_editable_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
     form = _form()
-    if form.validate_on_submit():
+    if form.is_submitted() and form.submission_key.data:
         earlier = already_logged(current_user, form.submission_key.data)
-        if earlier is not None:
+        if earlier is not None:  # the same form sent again (a retry on a weak network)
             return _logged(customer, earlier, first_time=False)
-        companions = [form.allowed_companions[i] for i in form.companions.data
-                      if i in form.allowed_companions]
-        occurred = form.occurred_at.data.replace(tzinfo=_zone())
-        try:
-            follow_up = log_follow_up(
-                customer, current_user, kind=FollowUpKind(form.kind.data),
-                occurred_at=occurred, summary=form.summary.data, companions=companions,
-                location=form.location.data or None, latitude=form.latitude.data,
-                longitude=form.longitude.data, outcome=form.outcome.data or None,
-                next_step=form.next_step.data or None, next_date=form.next_date.data,
-                submission_key=form.submission_key.data or None)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            return _logged(customer, follow_up)
-    return _log_page(customer, form, status=form_error_status())
+
+    def log():
+        return log_follow_up(
+            customer, current_user, kind=FollowUpKind(form.kind.data),
+            occurred_at=clock.from_local(form.occurred_at.data), summary=form.summary.data,
+            companions=[form.allowed_companions[i] for i in form.companions.data
+                        if i in form.allowed_companions],
+            location=form.location.data or None, latitude=form.latitude.data,
+            longitude=form.longitude.data, outcome=form.outcome.data or None,
+            next_step=form.next_step.data or None, next_date=form.next_date.data,
+            submission_key=form.submission_key.data or None)
+
+    return save_form(form, log, page=lambda status: _log_page(customer, form, status=status),
+                     done=lambda follow_up: _logged(customer, follow_up))
 
 
 def _logged(customer, follow_up: FollowUp, first_time: bool = True):
@@ -125,22 +111,16 @@ def pick_customer():
                        customers=customers, q=params.q)
 
 
-def _since(days: int) -> datetime:
-    local_midnight = utcnow().astimezone(_zone()).replace(hour=0, minute=0, second=0,
-                                                          microsecond=0)
-    return local_midnight - timedelta(days=days)
-
-
 @bp.get("/follow-ups")
 def index():
     """My follow-ups: today, and the rest of the last seven days."""
     rows = db.session.scalars(
         select(FollowUp).where(FollowUp.author_id == current_user.id,
-                               FollowUp.occurred_at >= _since(6))
+                               FollowUp.occurred_at >= clock.local_midnight(days_ago=6))
         .options(joinedload(FollowUp.customer), selectinload(FollowUp.companions)
                  .joinedload(Companion.user), recordings_as_shown())
         .order_by(FollowUp.occurred_at.desc()).limit(200)).all()
-    today_start = _since(0)
+    today_start = clock.local_midnight()
     return render_page("followups/index.html",
                        today=[f for f in rows if f.occurred_at >= today_start],
                        earlier=[f for f in rows if f.occurred_at < today_start])
@@ -160,14 +140,12 @@ def ride_alongs():
 
 @bp.post("/follow-ups/<int:follow_up_id>/companion-notes")
 def companion_notes(follow_up_id: int):
-    follow_up = db.session.get(FollowUp, follow_up_id)
-    if follow_up is None or current_user.id not in {c.user_id for c in follow_up.companions}:
-        abort(404)
+    follow_up = access.ride_along_or_404(current_user, follow_up_id)
     form = CompanionNotesForm()
-    if form.validate_on_submit():
-        add_companion_notes(follow_up, current_user, form.notes.data)
-        db.session.commit()
-        flash(_("Your notes are saved."), "success")
-    else:
+    back = url_for("followups.ride_alongs") + f"#follow-up-{follow_up.id}"
+    if not form.validate_on_submit():
         flash(_("Write your notes first."), "error")
-    return redirect_after_post(url_for("followups.ride_alongs") + f"#follow-up-{follow_up.id}")
+        return redirect_after_post(back)
+    return run_change(lambda: add_companion_notes(follow_up, current_user, form.notes.data),
+                      done=lambda _result: saved_and_go(back, _("Your notes are saved.")),
+                      refused_url=back)

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from crm.forms import choices
+from crm.forms import VersionedForm, choices
 from crm.pipeline.models import BOARD_STAGES, GRADE_LABELS, STAGE_LABELS
 
 STAGE_CHOICES = [(s.value, STAGE_LABELS[s]) for s in BOARD_STAGES]
@@ -17,7 +17,7 @@ def _amount():
                         validators=[Optional(), NumberRange(min=0, max=999_999_999_999)])
 
 
-class DealForm(FlaskForm):
+class DealForm(VersionedForm):
     title = StringField(_l("What is being sold"), validators=[DataRequired(), Length(max=200)])
     grade = SelectField(_l("Grade"), choices=choices(GRADE_CHOICES), default="C")
     stage = SelectField(_l("Stage"), choices=choices(STAGE_CHOICES), default="inquiry")
@@ -25,14 +25,12 @@ class DealForm(FlaskForm):
     expected_close = DateField(_l("Expected to sign on"), validators=[Optional()],
                                description=_l("Left empty, the grade's window decides."))
     reason = StringField(_l("Why it was lost"), validators=[Optional(), Length(max=300)])
-    version = HiddenField()
 
 
-class MoveForm(FlaskForm):
+class MoveForm(VersionedForm):
     stage = SelectField(_l("Move to"), choices=choices(STAGE_CHOICES))
     amount = _amount()
     reason = StringField(_l("Why it was lost"), validators=[Optional(), Length(max=300)])
-    version = HiddenField()
     back = HiddenField()
 
 

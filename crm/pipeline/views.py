@@ -1,26 +1,18 @@
 """Deals on the customer card, the deal page, the board, the review sheet and A deals."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, abort, flash, request, url_for
+from flask import Blueprint, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
-from crm import access
-from crm.accounts.models import Role, Team, User
-from crm.accounts.views import safe_next_url
+from crm import access, clock
+from crm.accounts.models import Team, User
 from crm.clock import utcnow
-from crm.customers.views import get_editable_customer_or_404
-from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
-from crm.forms import show_domain_error
-from crm.htmx import form_error_status, is_fragment_request, redirect_after_post, render_page
-from crm.i18n import select_timezone
+from crm.htmx import is_fragment_request, redirect_after_post, render_page
+from crm.navigation import safe_next_url
 from crm.pipeline import board as board_module
 from crm.pipeline.contact import latest_follow_ups
 from crm.pipeline.deals import create_deal, move_deal, review_deal, update_deal
@@ -37,6 +29,7 @@ from crm.pipeline.models import (
     Stage,
 )
 from crm.pipeline.sheet import reps_alongside, sheet_rows
+from crm.saving import save_form, saved_and_go
 
 bp = Blueprint("pipeline", __name__)
 
@@ -59,79 +52,40 @@ CARD_WORDS = {"move": _l("Move"), "move_to": _l("Move to"),
 @bp.context_processor
 def _labels():
     return {"stage_labels": STAGE_LABELS, "grade_labels": GRADE_LABELS,
-            "board_stages": BOARD_STAGES, "today": _today(), "now": utcnow(), "zone": _zone(),
+            "board_stages": BOARD_STAGES, "today": clock.local_today(), "now": utcnow(),
+            "zone": clock.user_zone(),
             "stage_names": {stage: str(label) for stage, label in STAGE_LABELS.items()},
             "grade_names": {grade: str(label) for grade, label in GRADE_LABELS.items()},
             "card_words": {key: str(word) for key, word in CARD_WORDS.items()}}
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(select_timezone())
-
-
-def _today():
-    return utcnow().astimezone(_zone()).date()
-
-
-def _today_start() -> datetime:
-    return utcnow().astimezone(_zone()).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def get_deal_or_404(deal_id: int) -> Deal:
-    """The deal, if the current user may see it; 404 otherwise."""
-    scope = access.deals_scope(current_user).options(joinedload(Deal.customer),
-                                                     joinedload(Deal.owner))
-    return access.get_visible_or_404(scope, Deal, deal_id)
-
-
-def get_editable_deal_or_404(deal_id: int) -> Deal:
-    """The deal, if the current user may change it; 403 when they may only look."""
-    deal = get_deal_or_404(deal_id)
-    if not access.may_edit_deal(current_user, deal):
-        abort(403)
-    return deal
-
-
-def _opened_version(field) -> int:
-    try:
-        return int(field.data)
-    except (TypeError, ValueError):
-        return -1
 
 
 # Deals on a customer ---------------------------------------------------------------------
 
 @bp.get("/customers/<int:customer_id>/deals/new")
 def new(customer_id: int):
-    customer = get_editable_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
     return render_page("pipeline/deal_form.html", customer=customer, deal=None,
                        form=DealForm())
 
 
 @bp.post("/customers/<int:customer_id>/deals")
 def create(customer_id: int):
-    customer = get_editable_customer_or_404(customer_id)
+    customer = access.customer_or_404(current_user, customer_id, to_edit=True)
     form = DealForm()
-    if form.validate_on_submit():
-        try:
-            deal = create_deal(customer, current_user, title=form.title.data,
-                               grade=Grade(form.grade.data), stage=Stage(form.stage.data),
-                               amount=form.amount.data,
-                               expected_close=form.expected_close.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Deal saved."), "success")
-            return redirect_after_post(url_for("pipeline.show", deal_id=deal.id))
-    return render_page("pipeline/deal_form.html", customer=customer, deal=None, form=form,
-                       status=form_error_status())
+    return save_form(
+        form, lambda: create_deal(customer, current_user, title=form.title.data,
+                                  grade=Grade(form.grade.data), stage=Stage(form.stage.data),
+                                  amount=form.amount.data,
+                                  expected_close=form.expected_close.data),
+        page=lambda status: render_page("pipeline/deal_form.html", customer=customer,
+                                        deal=None, form=form, status=status),
+        done=lambda deal: saved_and_go(url_for("pipeline.show", deal_id=deal.id),
+                                       _("Deal saved.")))
 
 
 @bp.get("/deals/<int:deal_id>")
 def show(deal_id: int):
-    deal = get_deal_or_404(deal_id)
+    deal = access.deal_or_404(current_user, deal_id)
     events = db.session.scalars(
         select(DealEvent).where(DealEvent.deal_id == deal.id)
         .options(joinedload(DealEvent.by_user))
@@ -157,101 +111,93 @@ def _edit_form(deal: Deal, formdata=None) -> DealForm:
 
 @bp.get("/deals/<int:deal_id>/edit")
 def edit(deal_id: int):
-    deal = get_editable_deal_or_404(deal_id)
+    deal = access.deal_or_404(current_user, deal_id, to_edit=True)
     return render_page("pipeline/deal_form.html", customer=deal.customer, deal=deal,
                        form=_edit_form(deal))
 
 
 @bp.post("/deals/<int:deal_id>")
 def update(deal_id: int):
-    deal = get_editable_deal_or_404(deal_id)
+    deal = access.deal_or_404(current_user, deal_id, to_edit=True)
     form = _edit_form(deal, request.form)
-    stale = False
-    if form.validate_on_submit():
-        try:
-            update_deal(deal, current_user, _opened_version(form.version),
-                        title=form.title.data, grade=Grade(form.grade.data),
-                        stage=Stage(form.stage.data), amount=form.amount.data,
-                        expected_close=form.expected_close.data, reason=form.reason.data)
-            db.session.commit()
-        except (StaleEdit, StaleDataError):
-            db.session.rollback()
-            deal = get_deal_or_404(deal_id)
-            stale = True
-            form.form_errors.append(StaleEdit().message)
-            form.version.data = deal.version
-        except DomainError as error:
-            db.session.rollback()
-            deal = get_deal_or_404(deal_id)
-            show_domain_error(form, error)
-        else:
-            flash(_("Deal saved."), "success")
-            return redirect_after_post(url_for("pipeline.show", deal_id=deal_id))
-    status = form_error_status()
-    return render_page("pipeline/deal_form.html", customer=deal.customer, deal=deal,
-                       form=form, stale=stale,
-                       status=409 if stale and status == 422 else status)
+    return save_form(
+        form, lambda: update_deal(deal, current_user, form.opened_version(),
+                                  title=form.title.data, grade=Grade(form.grade.data),
+                                  stage=Stage(form.stage.data), amount=form.amount.data,
+                                  expected_close=form.expected_close.data,
+                                  reason=form.reason.data),
+        page=lambda status, stale=False: render_page(
+            "pipeline/deal_form.html", customer=deal.customer, deal=deal, form=form,
+            stale=stale, status=status),
+        saved=deal,
+        done=lambda _result: saved_and_go(url_for("pipeline.show", deal_id=deal_id),
+                                          _("Deal saved.")))
 
 
 @bp.post("/deals/<int:deal_id>/move")
 def move(deal_id: int):
     """The stage control on a card. htmx gets the card back and an event that makes the
     board refresh its columns; a plain form goes back where it came from."""
-    deal = get_editable_deal_or_404(deal_id)
+    deal = access.deal_or_404(current_user, deal_id, to_edit=True)
     form = MoveForm()
     back = safe_next_url(form.back.data, url_for("pipeline.index"))
-    if form.validate_on_submit():
-        try:
-            move_deal(deal, current_user, Stage(form.stage.data), amount=form.amount.data,
-                      reason=form.reason.data, expected_version=_opened_version(form.version))
-            db.session.commit()
-        except (StaleEdit, StaleDataError):
-            db.session.rollback()
-            deal = get_deal_or_404(deal_id)
-            form.form_errors.append(StaleEdit().message)
-        except DomainError as error:
-            db.session.rollback()
-            deal = get_deal_or_404(deal_id)
-            show_domain_error(form, error)
-        else:
-            if is_fragment_request():
-                response = render_page("pipeline/move.html", "pipeline/_deal_card.html",
-                                       deal=deal, plans={}, back=back)
-                response.headers["HX-Trigger"] = "dealMoved"
-                return response
-            flash(_("%(title)s moved to %(stage)s.", title=deal.title,
-                    stage=STAGE_LABELS[deal.stage]), "success")
-            return redirect_after_post(back)
-    form.version.data = deal.version
-    return render_page("pipeline/move.html", "pipeline/_deal_card.html", deal=deal, plans={},
-                       back=back, move_form=form, status=form_error_status())
+
+    def page(status, stale=False):
+        # The card is shown as saved now, so the next try starts from it.
+        form.version.data = deal.version
+        return render_page("pipeline/move.html", "pipeline/_deal_card.html", deal=deal,
+                           plans={}, back=back, move_form=form, status=status)
+
+    def moved(_result):
+        if is_fragment_request():
+            response = render_page("pipeline/move.html", "pipeline/_deal_card.html",
+                                   deal=deal, plans={}, back=back)
+            response.headers["HX-Trigger"] = "dealMoved"
+            return response
+        return saved_and_go(back, _("%(title)s moved to %(stage)s.", title=deal.title,
+                                    stage=STAGE_LABELS[deal.stage]))
+
+    return save_form(
+        form, lambda: move_deal(deal, current_user, Stage(form.stage.data),
+                                amount=form.amount.data, reason=form.reason.data,
+                                expected_version=form.opened_version()),
+        page=page, done=moved)
 
 
 @bp.post("/deals/<int:deal_id>/review")
 def review(deal_id: int):
-    deal = get_deal_or_404(deal_id)
-    if not access.may_review_deals(current_user, deal.owner):
-        abort(403)
+    deal = access.deal_or_404(current_user, deal_id, to_review=True)
     form = ReviewForm()
     back = safe_next_url(form.back.data, url_for("pipeline.sheet", rep=deal.owner_id))
-    if form.validate_on_submit():
-        review_deal(deal, current_user, form.note.data)
-        db.session.commit()
-        flash(_("Marked as reviewed."), "success")
-    else:
-        errors = [str(e) for field in form for e in field.errors]
+    back = f"{back}#deal-{deal.id}"
+
+    def refused(status):
+        errors = [str(e) for e in form.form_errors] + [
+            str(e) for field in form for e in field.errors]
         flash(errors[0] if errors else _("The form has expired; try again."), "error")
-    return redirect_after_post(f"{back}#deal-{deal.id}")
+        return redirect_after_post(back)
+
+    return save_form(form, lambda: review_deal(deal, current_user, form.note.data),
+                     page=refused,
+                     done=lambda _result: saved_and_go(back, _("Marked as reviewed.")))
 
 
 # The board -------------------------------------------------------------------------------
 
 def _filter_choices() -> dict:
-    people = db.session.scalars(access.assignable_users(current_user)) \
-        if current_user.role != Role.REP else []
-    teams = db.session.scalars(access.teams_scope(current_user).order_by(Team.path)) \
-        if current_user.role != Role.REP else []
-    return {"people": list(people), "teams": list(teams), "grades": list(Grade)}
+    return {"people": _visible_people(), "teams": _visible_teams(), "grades": list(Grade)}
+
+
+def _visible_people() -> list[User]:
+    if not access.looks_across_people(current_user):
+        return []
+    return list(db.session.scalars(access.assignable_users(current_user)))
+
+
+def _visible_teams() -> list[Team]:
+    if not access.looks_across_people(current_user):
+        return []
+    return list(db.session.scalars(access.teams_scope(current_user).order_by(Team.path)))
 
 
 @bp.get("/pipeline")
@@ -267,47 +213,43 @@ def index():
 
 # The review sheet ------------------------------------------------------------------------
 
+def _number(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdecimal() and value.isascii() else None
+
+
 def _sheet_rep() -> User:
-    """Whose sheet: a rep only ever their own; others any rep they may see (404 if not)."""
-    if current_user.role == Role.REP:
-        wanted = request.args.get("rep", "")
-        if wanted and wanted != str(current_user.id):
-            abort(404)
-        return current_user._get_current_object()
-    rep_id = request.args.get("rep", "")
-    team_id = request.args.get("team", "")
-    scope = access.users_scope(current_user).where(User.role.in_((Role.REP, Role.MANAGER)))
-    if rep_id.isdigit():
-        return access.get_visible_or_404(scope, User, int(rep_id))
-    if team_id.isdigit():
-        team = access.get_visible_or_404(access.teams_scope(current_user), Team, int(team_id))
-        first = db.session.scalars(scope.where(User.team_id == team.id, User.role == Role.REP,
-                                               User.active.is_(True))
-                                   .order_by(User.name, User.id)).first()
+    """Whose sheet: a rep only ever their own; others any rep they may see (404 if not),
+    or, unnamed, the first rep of the team asked for or of their own team."""
+    named = access.sheet_rep_or_404(current_user, _number("rep"))
+    if named is not None:
+        return named
+    active_reps = access.reps_only(access.people_at_work(current_user)) \
+        .where(User.active.is_(True)).order_by(User.name, User.id)
+    team_id = _number("team")
+    if team_id is not None:
+        team = access.team_or_404(current_user, team_id)
+        first = db.session.scalars(active_reps.where(User.team_id == team.id)).first()
         if first is not None:
             return first
-    active_reps = scope.where(User.role == Role.REP, User.active.is_(True))
-    if current_user.role == Role.MANAGER:
+    if current_user.team_id is not None:
         # The nightly review starts with the first rep of the manager's own team.
-        own = db.session.scalars(active_reps.where(User.team_id == current_user.team_id)
-                                 .order_by(User.name, User.id)).first()
+        own = db.session.scalars(active_reps.where(User.team_id == current_user.team_id)).first()
         if own is not None:
             return own
-    first = db.session.scalars(active_reps.order_by(User.name, User.id)).first()
-    return first or current_user._get_current_object()
+    return db.session.scalars(active_reps).first() or current_user._get_current_object()
 
 
 @bp.get("/pipeline/sheet")
 def sheet():
     rep = _sheet_rep()
-    rows = sheet_rows(rep.id, today_start=_today_start())
+    rows = sheet_rows(rep.id, today_start=clock.local_midnight())
     may_review = access.may_review_deals(current_user, rep)
-    walk = reps_alongside(rep) if current_user.role != Role.REP else []
+    walk = reps_alongside(rep) if access.looks_across_people(current_user) else []
     place = next((i for i, r in enumerate(walk) if r.id == rep.id), None)
     previous_rep = walk[place - 1] if place is not None and place > 0 else None
     next_rep = walk[place + 1] if place is not None and place + 1 < len(walk) else None
-    pickable = list(db.session.scalars(access.assignable_users(current_user))) \
-        if current_user.role != Role.REP else []
+    pickable = _visible_people()
     return render_page("pipeline/sheet.html", rep=rep, rows=rows, may_review=may_review,
                        previous_rep=previous_rep, next_rep=next_rep, pickable=pickable,
                        projector=request.args.get("view") == "projector",
@@ -317,11 +259,11 @@ def sheet():
 @bp.get("/pipeline/a-deals")
 def a_deals():
     """A team's A-grade deals on one page, with last contact and next step."""
-    team_id = request.args.get("team", "")
+    team_id = _number("team")
     team = None
-    if team_id.isdigit():
-        team = access.get_visible_or_404(access.teams_scope(current_user), Team, int(team_id))
-    elif current_user.team_id and current_user.role != Role.REP:
+    if team_id is not None:
+        team = access.team_or_404(current_user, team_id)
+    elif current_user.team_id and access.looks_across_people(current_user):
         team = current_user.team
     filters = board_module.BoardFilters(team_id=team.id if team else None, grade=Grade.A)
     query = (board_module.filtered_deals(current_user, filters)
@@ -333,7 +275,6 @@ def a_deals():
 
     plans = latest_follow_ups(
         select(Customer.id).where(Customer.id.in_({d.customer_id for d in deals})))
-    teams = list(db.session.scalars(access.teams_scope(current_user).order_by(Team.path))) \
-        if current_user.role != Role.REP else []
+    teams = _visible_teams()
     return render_page("pipeline/a_deals.html", deals=deals, plans=plans, team=team,
                        teams=teams)

@@ -37,6 +37,6 @@ def attach_recording(follow_up: FollowUp, user: User, stored: StoredFile, audio_
     db.session.add(recording)
     db.session.flush()
     # An hour-long call takes a while to transcode; RQ's default of three minutes is short.
-    enqueue_after_commit("crm.recordings.processing.process_recording", recording.id,
+    enqueue_after_commit("crm.recordings.jobs.process_recording", recording.id,
                          job_timeout=TRANSCODE_TIMEOUT_SECONDS)
     return recording

@@ -7,6 +7,7 @@ encoded frame by frame; only one loudness number per frame is kept for the wavef
 import logging
 import tempfile
 from array import array
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +20,7 @@ from crm.extensions import db
 from crm.queue import get_queue
 from crm.recordings.attaching import TRANSCODE_TIMEOUT_SECONDS
 from crm.recordings.models import Recording, RecordingStatus
-from crm.storage import audio_store
+from crm.storage import StoredFile, audio_store
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +92,22 @@ def transcode_to_aac(source: Path, target: Path) -> tuple[float, list[int]]:
     return samples / SAMPLE_RATE, summarise_levels(levels)
 
 
-def process_recording(recording_id: int) -> str:
-    """The job: make the playable copy, or mark the recording failed with the reason."""
-    recording = db.session.get(Recording, recording_id)
-    if recording is None or recording.status != RecordingStatus.PROCESSING:
-        return "nothing to do"
-    if _copy_from_twin(recording):
-        db.session.commit()
-        return recording.status.value
+@dataclass
+class Outcome:
+    """What processing made of an original: a playable copy, or the reason it failed."""
+
+    status: RecordingStatus
+    error: str | None = None
+    playable: StoredFile | None = None
+    duration_seconds: float | None = None
+    peaks: list[int] | None = None
+
+
+def make_playable(original_sha256: str, recording_id: int) -> Outcome:
+    """Transcode a stored original; touches no database. A file that cannot be decoded, or
+    any other failure, is an outcome too: the card must not say "processing" for ever."""
     store = audio_store()
-    source = store.path_for(recording.original_sha256)
+    source = store.path_for(original_sha256)
     store.incoming_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=store.incoming_dir) as work:
         target = Path(work) / "playable.m4a"
@@ -108,24 +115,23 @@ def process_recording(recording_id: int) -> str:
             duration, peaks = transcode_to_aac(source, target)
         except (av.FFmpegError, UnplayableAudio) as error:
             # The original stays stored: it can be downloaded, or processed again later.
-            recording.status = RecordingStatus.FAILED
-            recording.error = _reason(error)
-            log.info("recording %s could not be decoded: %s", recording.id, recording.error)
+            log.info("recording %s could not be decoded: %s", recording_id, _reason(error))
+            return Outcome(RecordingStatus.FAILED, error=_reason(error))
         except Exception as error:
-            # Whatever else went wrong, the card must not say "processing" for ever.
-            recording.status = RecordingStatus.FAILED
-            recording.error = _reason(error)
-            log.exception("recording %s failed in processing", recording.id)
-        else:
-            stored = store.keep_path(target)
-            recording.playable_sha256 = stored.sha256
-            recording.playable_size = stored.size
-            recording.duration_seconds = duration
-            recording.peaks = peaks
-            recording.status = RecordingStatus.READY
-            recording.error = None
-    db.session.commit()
-    return recording.status.value
+            log.exception("recording %s failed in processing", recording_id)
+            return Outcome(RecordingStatus.FAILED, error=_reason(error))
+        return Outcome(RecordingStatus.READY, playable=store.keep_path(target),
+                       duration_seconds=duration, peaks=peaks)
+
+
+def apply_outcome(recording: Recording, outcome: Outcome) -> None:
+    recording.status = outcome.status
+    recording.error = outcome.error
+    if outcome.playable is not None:
+        recording.playable_sha256 = outcome.playable.sha256
+        recording.playable_size = outcome.playable.size
+        recording.duration_seconds = outcome.duration_seconds
+        recording.peaks = outcome.peaks
 
 
 def requeue_stuck(now: datetime | None = None) -> int:
@@ -136,13 +142,13 @@ def requeue_stuck(now: datetime | None = None) -> int:
         select(Recording.id).where(Recording.status == RecordingStatus.PROCESSING,
                                    Recording.created_at < cutoff).limit(500)).all()
     for recording_id in stuck:
-        get_queue().enqueue("crm.recordings.processing.process_recording", recording_id,
+        get_queue().enqueue("crm.recordings.jobs.process_recording", recording_id,
                             job_timeout=TRANSCODE_TIMEOUT_SECONDS,
                             job_id=f"recording-{recording_id}-retry")
     return len(stuck)
 
 
-def _copy_from_twin(recording: Recording) -> bool:
+def copy_from_twin(recording: Recording) -> bool:
     """The same bytes were processed before (a file sent twice): reuse that result."""
     twin = db.session.scalars(
         select(Recording).where(Recording.original_sha256 == recording.original_sha256,

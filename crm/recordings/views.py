@@ -36,7 +36,7 @@ def _allow_the_upload(endpoint, values):
     # Only for someone who may add to this follow-up: nobody else makes the server write a
     # large body to disk (they keep the ordinary form limit and get their 404/403).
     if (endpoint == "recordings.upload" and current_user.is_authenticated
-            and _follow_up_for_upload(values.get("follow_up_id"), quiet=True) is not None):
+            and access.may_add_recording(current_user, values.get("follow_up_id"))):
         stream_uploads_into(request, audio_store(),
                             current_app.config["RECORDING_MAX_BYTES"] + FORM_OVERHEAD_BYTES)
 
@@ -54,8 +54,7 @@ def _labels():
 
 
 def _may_hear(recording: Recording) -> bool:
-    # The page already showed the follow-up; what is left is the pool rule.
-    return access.may_see_contact_details(current_user, recording.follow_up.customer)
+    return access.may_hear_recordings(current_user, recording.follow_up.customer)
 
 
 def _too_big_message() -> str:
@@ -66,24 +65,12 @@ def _too_big_message() -> str:
 @bp.errorhandler(413)
 def _upload_too_large(error):
     # Raised while the CSRF check reads the body, before the view's own checks.
-    follow_up = None
-    if current_user.is_authenticated:
-        follow_up = _follow_up_for_upload(request.view_args.get("follow_up_id"), quiet=True)
-    if follow_up is None:
+    follow_up_id = (request.view_args or {}).get("follow_up_id")
+    if not (current_user.is_authenticated
+            and access.may_add_recording(current_user, follow_up_id)):
         return render_error(error)
+    follow_up = access.follow_up_or_404(current_user, follow_up_id, to_edit=True)
     return _refuse(follow_up, RecordingForm(formdata=None), _too_big_message(), 413)
-
-
-def _follow_up_for_upload(follow_up_id, quiet: bool = False) -> FollowUp | None:
-    """The follow-up, if the user may add a recording to it (as they may log one)."""
-    follow_up = db.session.get(FollowUp, follow_up_id) if follow_up_id else None
-    visible = follow_up is not None and access.can_see_customer(current_user,
-                                                                follow_up.customer_id)
-    if not visible:
-        return None if quiet else abort(404)
-    if not access.may_edit_customer(current_user, follow_up.customer):
-        return None if quiet else abort(403)
-    return follow_up
 
 
 def _upload_page(follow_up: FollowUp, form: RecordingForm, status: int = 200):
@@ -100,13 +87,13 @@ def _refuse(follow_up: FollowUp, form: RecordingForm, message: str, status: int)
 
 @bp.get("/follow-ups/<int:follow_up_id>/recordings/new")
 def new(follow_up_id: int):
-    follow_up = _follow_up_for_upload(follow_up_id)
+    follow_up = access.follow_up_or_404(current_user, follow_up_id, to_edit=True)
     return _upload_page(follow_up, RecordingForm())
 
 
 @bp.post("/follow-ups/<int:follow_up_id>/recordings")
 def upload(follow_up_id: int):
-    follow_up = _follow_up_for_upload(follow_up_id)
+    follow_up = access.follow_up_or_404(current_user, follow_up_id, to_edit=True)
     form = RecordingForm()
     if not form.validate_on_submit():
         message = next(iter(form.audio.errors), None) or _("The form has expired; try again.")
@@ -135,18 +122,10 @@ def upload(follow_up_id: int):
     return redirect_after_post(done_url)
 
 
-def _visible_recording_or_404(recording_id: int) -> Recording:
-    recording = db.session.get(Recording, recording_id)
-    if recording is None or not access.may_hear_recordings(current_user,
-                                                           recording.follow_up.customer):
-        abort(404)
-    return recording
-
-
 @bp.get("/recordings/<int:recording_id>")
 def show(recording_id: int):
     """The recording as the timeline shows it; polled while it is being processed."""
-    recording = _visible_recording_or_404(recording_id)
+    recording = access.recording_or_404(current_user, recording_id)
     return render_page("recordings/show.html", "recordings/_recording.html",
                        recording=recording)
 
@@ -163,7 +142,7 @@ def _send_audio(sha256: str, mimetype: str, download_name: str, as_attachment: b
 @bp.get("/recordings/<int:recording_id>/audio")
 def audio(recording_id: int):
     """The playable copy, with Range support so the player can seek."""
-    recording = _visible_recording_or_404(recording_id)
+    recording = access.recording_or_404(current_user, recording_id)
     if recording.status != RecordingStatus.READY:
         abort(404)
     return _send_audio(recording.playable_sha256, "audio/mp4", f"recording-{recording.id}.m4a")
@@ -172,7 +151,7 @@ def audio(recording_id: int):
 @bp.get("/recordings/<int:recording_id>/original")
 def original(recording_id: int):
     """The file exactly as it was uploaded (kept even when it could not be processed)."""
-    recording = _visible_recording_or_404(recording_id)
+    recording = access.recording_or_404(current_user, recording_id)
     extension = EXTENSIONS.get(recording.original_type, "bin")
     return _send_audio(recording.original_sha256, recording.original_type,
                        f"recording-{recording.id}-original.{extension}", as_attachment=True)

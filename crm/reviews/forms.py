@@ -2,10 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from crm.forms import choices
+from crm.forms import VersionedForm, choices
 from crm.reviews.models import COMMENT_KIND_LABELS
 
 
@@ -18,15 +18,19 @@ class CommentForm(FlaskForm):
     body = TextAreaField(_l("Comment"), validators=[Length(max=2000)], render_kw={"rows": 2})
 
 
-class SummaryForm(FlaskForm):
+class SummaryForm(VersionedForm):
     summary = TextAreaField(_l("Summary"), validators=[Length(max=4000)], render_kw={"rows": 4})
-    version = HiddenField()
 
-    def opened_version(self) -> int:
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return -1
+
+class ScoreForm(FlaskForm):
+    """One rubric item's score, saved as the manager picks it (the page sends the CSRF
+    token as a header, which the app-wide check reads)."""
+
+    item = StringField()
+    score = IntegerField(validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, meta={"csrf": False}, **kwargs)
 
 
 class ActionForm(FlaskForm):

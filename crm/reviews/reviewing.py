@@ -22,7 +22,7 @@ from crm.reviews.models import (
     ReviewScore,
     ReviewStatus,
 )
-from crm.reviews.rubric import SCORES, current_rubric, items_of
+from crm.reviews.rubric import SCORES, items_of, rubric_for_new_review
 
 # [-][[h:]m:]s[.f]: what a person types ("1:05", "1:02:03") or the player gives ("83.4").
 _CLOCK = re.compile(r"^(-)?(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d+)?)$")
@@ -50,7 +50,7 @@ def start_review(recording: Recording, reviewer: User) -> Review:
     if recording.status != RecordingStatus.READY:
         raise DomainError(_l("Only a recording that is ready to play can be reviewed."))
     review = Review(recording_id=recording.id, rep_id=recording.follow_up.author_id,
-                    reviewer_id=reviewer.id, rubric_version_id=current_rubric().id)
+                    reviewer_id=reviewer.id, rubric_version_id=rubric_for_new_review().id)
     db.session.add(review)
     db.session.flush()
     return review

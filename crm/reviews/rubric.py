@@ -72,16 +72,26 @@ def items_of(version: RubricVersion) -> list[RubricItem]:
     return items
 
 
+def built_in_items() -> list[dict]:
+    """The built-in rubric as a version stores it: None means the built-in wording."""
+    return [{"key": key, "label": None, "levels": [None] * 5} for key in ITEM_KEYS]
+
+
 def current_rubric() -> RubricVersion:
-    """The latest version; the built-in one is stored as version 1 on first use."""
+    """The latest version. The migrations store the built-in one as version 1; where a
+    database lost it, the built-in wording stands in, unsaved (reading never writes)."""
     latest = db.session.scalars(
         select(RubricVersion).order_by(RubricVersion.number.desc()).limit(1)).first()
-    if latest is None:
-        latest = RubricVersion(number=1, items=[
-            {"key": key, "label": None, "levels": [None] * 5} for key in ITEM_KEYS])
-        db.session.add(latest)
+    return latest or RubricVersion(number=1, items=built_in_items())
+
+
+def rubric_for_new_review() -> RubricVersion:
+    """The version a review starts on, stored if it was the unsaved stand-in."""
+    version = current_rubric()
+    if version.id is None:
+        db.session.add(version)
         db.session.flush()
-    return latest
+    return version
 
 
 def save_rubric(items: list[dict], by) -> RubricVersion | None:

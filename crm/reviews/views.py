@@ -2,37 +2,34 @@
 rep's side of the loop, trends, the team table and the rubric editor."""
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
-from crm import access
-from crm.accounts.models import Role, User
+from crm import access, clock
+from crm.accounts.models import User
+from crm.accounts.teams import rules_for
 from crm.clock import utcnow
-from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
-from crm.followups.models import KIND_LABELS, FollowUp
-from crm.forms import show_domain_error
+from crm.followups.models import KIND_LABELS
 from crm.htmx import form_error_status, is_fragment_request, redirect_after_post, render_page
-from crm.i18n import select_timezone
 from crm.notifications import inbox
 from crm.notifications.models import NOTIFICATION_LABELS
-from crm.recordings.models import Recording
 from crm.reviews import reviewing, trends, worklist
 from crm.reviews.charts import score_chart
-from crm.reviews.forms import ActionForm, CommentForm, ReplyForm, SummaryForm, read_rubric_form
-from crm.reviews.models import (
-    COMMENT_KIND_LABELS,
-    ImprovementAction,
-    Review,
-    ReviewComment,
+from crm.reviews.forms import (
+    ActionForm,
+    CommentForm,
+    ReplyForm,
+    ScoreForm,
+    SummaryForm,
+    read_rubric_form,
 )
+from crm.reviews.models import COMMENT_KIND_LABELS, ImprovementAction, Review, ReviewComment
 from crm.reviews.rubric import ITEM_KEYS, SCORES, current_rubric, items_of, save_rubric
+from crm.saving import run_change, save_form, saved_and_go
 
 bp = Blueprint("reviews", __name__)
 
@@ -52,14 +49,6 @@ def _labels():
     return {"comment_kinds": COMMENT_KIND_LABELS, "notification_labels": NOTIFICATION_LABELS}
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(select_timezone())
-
-
-def _local_midnight():
-    return utcnow().astimezone(_zone()).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 # The queue and the lists ----------------------------------------------------------------
 
 @bp.get("/reviews")
@@ -67,9 +56,9 @@ def index():
     """Managers: the queue and what follows up on finished reviews. Reps (and admins, for
     everyone): finished reviews, newest first."""
     after = request.args.get("after")
-    if current_user.role != Role.MANAGER:
+    if not access.may_review_recordings(current_user):
         page = worklist.reviews_list(current_user, after,
-                                     own_only=current_user.role != Role.ADMIN)
+                                     own_only=not access.reads_every_review(current_user))
         return render_page("reviews/mine.html", "reviews/_review_rows.html", page=page,
                            notifications=inbox.unread(current_user.id))
     rep_id = request.args.get("rep", type=int)
@@ -77,8 +66,7 @@ def index():
     page = worklist.unreviewed(current_user, rep_id=rep_id, kind=kind, after=after)
     if is_fragment_request():
         return render_page("reviews/queue.html", "reviews/_queue_rows.html", page=page)
-    today = _local_midnight()
-    team = current_user.team
+    today = clock.local_midnight()
     reps = db.session.scalars(select(User).where(
         User.id.in_(access.reviewed_people(current_user)), User.active.is_(True))
         .order_by(User.name, User.id)).all()
@@ -87,7 +75,7 @@ def index():
         "reviews/queue.html", page=page, reps=reps, rep_id=rep_id, kind=kind,
         kinds=[(k, KIND_LABELS[k]) for k in worklist.QUEUE_KINDS],
         done_today=worklist.finished_since(current_user, today),
-        target=team.daily_review_target if team else 2,
+        target=rules_for(current_user).daily_review_target,
         drafts=worklist.drafts_of(current_user),
         awaiting=worklist.awaiting_acknowledgement(current_user),
         due=due, charts=_recheck_charts(due), notifications=inbox.unread(current_user.id))
@@ -100,7 +88,7 @@ def _recheck_charts(actions: list[ImprovementAction]) -> dict[int, dict]:
         return {}
     end = utcnow()
     start = end - timedelta(days=TREND_DAYS)
-    points = trends.score_points(rep_ids, start, _zone())
+    points = trends.score_points(rep_ids, start, clock.user_zone())
     items = items_of(current_rubric())
     return {rep_id: score_chart(points.get(rep_id, {}), items, start.date(), end.date())
             for rep_id in rep_ids}
@@ -110,54 +98,37 @@ def _recheck_charts(actions: list[ImprovementAction]) -> dict[int, dict]:
 
 @bp.post("/recordings/<int:recording_id>/review")
 def start(recording_id: int):
-    recording = db.session.get(Recording, recording_id)
-    allowed = db.session.scalar(access.reviewed_people(current_user).where(
-        User.id == (recording.follow_up.author_id if recording else None)))
-    if recording is None or allowed is None:
-        abort(404)
-    try:
-        review = reviewing.start_review(recording, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect_after_post(url_for("reviews.index"))
-    db.session.commit()
-    return redirect_after_post(url_for("reviews.show", review_id=review.id))
+    recording = access.recording_to_review_or_404(current_user, recording_id)
+    return run_change(
+        lambda: reviewing.start_review(recording, current_user),
+        done=lambda review: saved_and_go(url_for("reviews.show", review_id=review.id)),
+        refused_url=url_for("reviews.index"))
 
 
 # The review page ------------------------------------------------------------------------
 
-def _review_or_404(review_id: int) -> Review:
-    query = access.reviews_scope(current_user).options(
-        joinedload(Review.recording).joinedload(Recording.follow_up)
-        .joinedload(FollowUp.customer),
-        joinedload(Review.rep), joinedload(Review.reviewer),
-        joinedload(Review.rubric_version), selectinload(Review.comments),
-        selectinload(Review.scores), selectinload(Review.actions))
-    return access.get_visible_or_404(query, Review, review_id)
+def _review_or_404(review_id: int, **role) -> Review:
+    return access.review_or_404(current_user, review_id, **role)
 
 
-def _editable_or_403(review: Review) -> Review:
+def _as_reviewer(review_id: int) -> Review:
     """Only the reviewer writes the review (the rules refuse changes once it is finished)."""
-    if review.reviewer_id != current_user.id:
-        abort(403)
-    return review
+    return _review_or_404(review_id, as_reviewer=True)
 
 
-def _rep_or_403(review: Review) -> Review:
-    if review.rep_id != current_user.id:
-        abort(403)
-    return review
+def _as_rep(review_id: int) -> Review:
+    return _review_or_404(review_id, as_rep=True)
 
 
 def _page_context(review: Review, **forms) -> dict:
-    today = _local_midnight().date()
+    today = clock.local_today()
     due = [a for a in review.actions if a.recheck_on <= today and a.rechecked_at is None]
     chart = None
     if due and review.reviewer_id == current_user.id:
         end = utcnow()
         start = end - timedelta(days=TREND_DAYS)
-        points = trends.score_points([review.rep_id], start, _zone()).get(review.rep_id, {})
+        points = trends.score_points([review.rep_id], start,
+                                     clock.user_zone()).get(review.rep_id, {})
         chart = score_chart(points, items_of(current_rubric()), start.date(), end.date())
     context = {
         "review": review, "recording": review.recording,
@@ -188,8 +159,9 @@ def show(review_id: int):
     return render_page("reviews/show.html", **_page_context(review))
 
 
-def _refused(review: Review, fragment: str, **forms):
-    return render_page("reviews/show.html", fragment, status=form_error_status(),
+def _refused(review: Review, fragment: str, status: int | None = None, **forms):
+    return render_page("reviews/show.html", fragment,
+                       status=status if status is not None else form_error_status(),
                        **_page_context(review, **forms))
 
 
@@ -202,38 +174,35 @@ def _saved(review: Review, fragment: str, anchor: str, **extra):
 
 @bp.post("/reviews/<int:review_id>/comments")
 def add_comment(review_id: int):
-    review = _editable_or_403(_review_or_404(review_id))
+    review = _as_reviewer(review_id)
     form = CommentForm()
-    if form.validate_on_submit():
-        try:
-            reviewing.add_comment(review, current_user,
-                                  at_seconds=reviewing.parse_moment(form.at.data),
-                                  kind=form.kind.data, body=form.body.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            db.session.refresh(review)
-            # The waveform's markers change too: sent along for htmx to swap out of band.
-            return _saved(review, "reviews/_comments.html", "#comments", oob_waveform=True,
-                          comment_form=CommentForm(formdata=None, kind=form.kind.data))
-    return _refused(review, "reviews/_comments.html", comment_form=form)
+
+    def saved(_comment):
+        db.session.refresh(review)
+        # The waveform's markers change too: sent along for htmx to swap out of band.
+        return _saved(review, "reviews/_comments.html", "#comments", oob_waveform=True,
+                      comment_form=CommentForm(formdata=None, kind=form.kind.data))
+
+    return save_form(
+        form, lambda: reviewing.add_comment(review, current_user,
+                                            at_seconds=reviewing.parse_moment(form.at.data),
+                                            kind=form.kind.data, body=form.body.data),
+        page=lambda status: _refused(review, "reviews/_comments.html", status,
+                                     comment_form=form),
+        done=saved)
 
 
 @bp.post("/reviews/<int:review_id>/comments/<int:comment_id>/delete")
 def delete_comment(review_id: int, comment_id: int):
-    review = _editable_or_403(_review_or_404(review_id))
+    review = _as_reviewer(review_id)
     comment = _comment_or_404(review, comment_id)
-    try:
-        reviewing.delete_comment(review, comment)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect_after_post(url_for("reviews.show", review_id=review.id))
-    db.session.commit()
-    db.session.refresh(review)
-    return _saved(review, "reviews/_comments.html", "#comments", oob_waveform=True)
+
+    def deleted(_result):
+        db.session.refresh(review)
+        return _saved(review, "reviews/_comments.html", "#comments", oob_waveform=True)
+
+    return run_change(lambda: reviewing.delete_comment(review, comment), done=deleted,
+                      refused_url=url_for("reviews.show", review_id=review.id))
 
 
 def _comment_or_404(review: Review, comment_id: int) -> ReviewComment:
@@ -245,112 +214,107 @@ def _comment_or_404(review: Review, comment_id: int) -> ReviewComment:
 
 @bp.post("/reviews/<int:review_id>/scores")
 def set_score(review_id: int):
-    review = _editable_or_403(_review_or_404(review_id))
-    item_key = request.form.get("item", "")
-    try:
-        reviewing.set_score(review, item_key, request.form.get("score", type=int))
-    except DomainError as error:
-        db.session.rollback()
-        return _refused(review, "reviews/_rubric.html", score_error=(item_key, error.message))
-    db.session.commit()
-    return _saved(review, "reviews/_rubric.html", "#rubric")
+    review = _as_reviewer(review_id)
+    form = ScoreForm()
+
+    def page(status):
+        errors = [*form.form_errors, *form.score.errors]
+        return _refused(review, "reviews/_rubric.html", status,
+                        score_error=(form.item.data, errors[0] if errors else ""))
+
+    return save_form(form, lambda: reviewing.set_score(review, form.item.data, form.score.data),
+                     page=page, done=lambda _score: _saved(review, "reviews/_rubric.html",
+                                                           "#rubric"))
 
 
 @bp.post("/reviews/<int:review_id>/summary")
 def save_summary(review_id: int):
-    review = _editable_or_403(_review_or_404(review_id))
+    review = _as_reviewer(review_id)
     form = SummaryForm()
-    if form.validate_on_submit():
-        try:
-            reviewing.save_summary(review, form.opened_version(), form.summary.data)
-            db.session.commit()
-        except (StaleEdit, StaleDataError):
-            db.session.rollback()
-            db.session.refresh(review)
-            # Keep what was typed; the saved text shows beside it; saving again replaces it.
-            form.form_errors.append(StaleEdit().message)
-            form.version.data = review.version
-            return _refused(review, "reviews/_summary.html", summary_form=form,
-                            saved_summary=review.summary or "")
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            return _saved(review, "reviews/_summary.html", "#summary", summary_saved=True)
-    return _refused(review, "reviews/_summary.html", summary_form=form)
+
+    def page(status, stale=False):
+        # Stale: keep what was typed; the saved text shows beside it; saving again replaces it.
+        saved = {"saved_summary": review.summary or ""} if stale else {}
+        return _refused(review, "reviews/_summary.html", status=status, summary_form=form,
+                        **saved)
+
+    return save_form(
+        form, lambda: reviewing.save_summary(review, form.opened_version(), form.summary.data),
+        page=page, saved=review,
+        done=lambda _result: _saved(review, "reviews/_summary.html", "#summary",
+                                    summary_saved=True))
 
 
 @bp.post("/reviews/<int:review_id>/actions")
 def add_action(review_id: int):
-    review = _editable_or_403(_review_or_404(review_id))
+    review = _as_reviewer(review_id)
     form = ActionForm()
-    if form.validate_on_submit():
-        try:
-            reviewing.add_action(review, form.text.data, form.recheck_on.data,
-                                 today=_local_midnight().date())
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            db.session.refresh(review)
-            return _saved(review, "reviews/_actions.html", "#actions")
-    return _refused(review, "reviews/_actions.html", action_form=form)
+
+    def saved(_action):
+        db.session.refresh(review)
+        return _saved(review, "reviews/_actions.html", "#actions")
+
+    return save_form(
+        form, lambda: reviewing.add_action(review, form.text.data, form.recheck_on.data,
+                                           today=clock.local_today()),
+        page=lambda status: _refused(review, "reviews/_actions.html", status,
+                                     action_form=form),
+        done=saved)
 
 
 @bp.post("/reviews/<int:review_id>/actions/<int:action_id>/recheck")
 def recheck(review_id: int, action_id: int):
     """The manager has checked whether the action changed anything."""
-    review = _editable_or_403(_review_or_404(review_id))
+    review = _as_reviewer(review_id)
     action = next((a for a in review.actions if a.id == action_id), None)
     if action is None:
         abort(404)
-    reviewing.mark_rechecked(action)
-    db.session.commit()
-    flash(_("Re-check recorded."), "success")
-    if request.form.get("from") == "queue":
-        return redirect_after_post(url_for("reviews.index") + "#rechecks")
-    return redirect_after_post(url_for("reviews.show", review_id=review.id) + "#actions")
+    back = (url_for("reviews.index") + "#rechecks" if request.form.get("from") == "queue"
+            else url_for("reviews.show", review_id=review.id) + "#actions")
+    return run_change(lambda: reviewing.mark_rechecked(action),
+                      done=lambda _result: saved_and_go(back, _("Re-check recorded.")),
+                      refused_url=back)
 
 
 @bp.post("/reviews/<int:review_id>/finish")
 def finish(review_id: int):
-    review = _editable_or_403(_review_or_404(review_id))
-    try:
-        reviewing.finish_review(review)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect_after_post(url_for("reviews.show", review_id=review.id) + "#finish")
-    db.session.commit()
-    flash(_("Review finished; %(name)s has been notified.", name=review.rep.name), "success")
-    return redirect_after_post(url_for("reviews.index"))
+    review = _as_reviewer(review_id)
+    return run_change(
+        lambda: reviewing.finish_review(review),
+        done=lambda _result: saved_and_go(url_for("reviews.index"), _(
+            "Review finished; %(name)s has been notified.", name=review.rep.name)),
+        refused_url=url_for("reviews.show", review_id=review.id) + "#finish")
 
 
 # The rep's side --------------------------------------------------------------------------
 
 @bp.post("/reviews/<int:review_id>/comments/<int:comment_id>/reply")
 def reply(review_id: int, comment_id: int):
-    review = _rep_or_403(_review_or_404(review_id))
+    review = _as_rep(review_id)
     comment = _comment_or_404(review, comment_id)
     form = ReplyForm()
-    if form.validate_on_submit():
-        reviewing.reply_to(review, comment, current_user, form.reply.data)
-        db.session.commit()
-        return _saved(review, "reviews/_comments.html", f"#comment-{comment.id}")
-    errors = {comment.id: list(form.reply.errors) or [_("The form had expired. Please submit "
-                                                        "it again.")]}
-    return _refused(review, "reviews/_comments.html", reply_errors=errors,
-                    reply_texts={comment.id: form.reply.data or ""})
+
+    def page(status):
+        errors = list(form.reply.errors) or [*form.form_errors] or [
+            _("The form had expired. Please submit it again.")]
+        return _refused(review, "reviews/_comments.html", status,
+                        reply_errors={comment.id: errors},
+                        reply_texts={comment.id: form.reply.data or ""})
+
+    return save_form(
+        form, lambda: reviewing.reply_to(review, comment, current_user, form.reply.data),
+        page=page, done=lambda _reply: _saved(review, "reviews/_comments.html",
+                                              f"#comment-{comment.id}"))
 
 
 @bp.post("/reviews/<int:review_id>/acknowledge")
 def acknowledge(review_id: int):
-    review = _rep_or_403(_review_or_404(review_id))
-    reviewing.acknowledge(review, current_user)
-    db.session.commit()
-    flash(_("Acknowledged. %(name)s can see it.", name=review.reviewer.name), "success")
-    return redirect_after_post(url_for("reviews.show", review_id=review.id))
+    review = _as_rep(review_id)
+    page = url_for("reviews.show", review_id=review.id)
+    return run_change(lambda: reviewing.acknowledge(review, current_user),
+                      done=lambda _result: saved_and_go(page, _(
+                          "Acknowledged. %(name)s can see it.", name=review.reviewer.name)),
+                      refused_url=page)
 
 
 # Trends and the team table --------------------------------------------------------------
@@ -358,31 +322,26 @@ def acknowledge(review_id: int):
 @bp.get("/reviews/trends/<int:user_id>")
 def trends_page(user_id: int):
     """One person's scores per rubric item over the last 90 days, and weekly averages."""
-    person = db.session.get(User, user_id)
-    if person is None or not access.may_see_trends_of(current_user, person):
-        abort(404)
+    person = access.trends_person_or_404(current_user, user_id)
     end = utcnow()
     start = end - timedelta(days=TREND_DAYS)
     items = items_of(current_rubric())
-    points = trends.score_points([person.id], start, _zone()).get(person.id, {})
+    points = trends.score_points([person.id], start, clock.user_zone()).get(person.id, {})
     return render_page("reviews/trends.html", person=person, items=items,
                        chart=score_chart(points, items, start.date(), end.date()),
-                       weeks=trends.weekly_averages(person.id, start, _zone()),
+                       weeks=trends.weekly_averages(person.id, start, clock.user_zone()),
                        days=TREND_DAYS)
 
 
 @bp.get("/reviews/team")
 def team():
     """Managers (their tree) and admins (everyone): average per item, reviews per week."""
-    if current_user.role not in (Role.MANAGER, Role.ADMIN):
+    if not access.may_see_team_reviews(current_user):
         abort(403)
-    people_query = select(User).where(User.active.is_(True),
-                                      User.role.in_((Role.REP, Role.MANAGER)))
-    if current_user.role == Role.MANAGER:
-        people_query = people_query.where(User.id.in_(access.reviewed_people(current_user)))
-    people = db.session.scalars(people_query.order_by(User.name, User.id)).all()
+    people = db.session.scalars(access.team_review_people(current_user)
+                                .order_by(User.name, User.id)).all()
     ids = [p.id for p in people]
-    zone = _zone()
+    zone = clock.user_zone()
     since = utcnow() - timedelta(days=TREND_DAYS)
     this_week = trends.week_of(utcnow(), zone)
     weeks = [this_week - timedelta(weeks=n) for n in range(7, -1, -1)]
@@ -399,22 +358,20 @@ def team():
 # The rubric (admins) ---------------------------------------------------------------------
 
 @bp.get("/admin/rubric")
-@access.roles_required(Role.ADMIN)
+@access.requires(access.may_edit_rubric)
 def rubric():
     version = current_rubric()
-    db.session.commit()
     return render_page("reviews/rubric.html", version=version, items=items_of(version),
                        errors={}, values=None)
 
 
 @bp.post("/admin/rubric")
-@access.roles_required(Role.ADMIN)
+@access.requires(access.may_edit_rubric)
 def save_rubric_view():
     version = current_rubric()
     items, errors = read_rubric_form(request.form, [raw["key"] for raw in version.items]
                                      or ITEM_KEYS)
     if errors:
-        db.session.rollback()
         return render_page("reviews/rubric.html", version=version, items=items_of(version),
                            errors=errors, values=request.form, status=form_error_status())
     saved = save_rubric(items, current_user)

@@ -19,12 +19,17 @@ WORKER_STATES = {"idle": _l("Idle"), "busy": _l("Busy"), "started": _l("Starting
                  "suspended": _l("Suspended")}
 
 
+def _ask_database(sql: str):
+    # A connection of its own: a failed probe leaves the request's session untouched.
+    with db.engine.connect() as connection:
+        return connection.execute(text(sql)).scalar()
+
+
 def database_ok() -> bool:
     try:
-        db.session.execute(text("SELECT 1"))
+        _ask_database("SELECT 1")
         return True
     except SQLAlchemyError:
-        db.session.rollback()
         return False
 
 
@@ -37,9 +42,8 @@ def redis_ok() -> bool:
 
 def migration_revision() -> str | None:
     try:
-        return db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return _ask_database("SELECT version_num FROM alembic_version")
     except SQLAlchemyError:
-        db.session.rollback()
         return None
 
 

@@ -3,8 +3,7 @@
 from flask import Blueprint, flash, url_for
 from flask_babel import gettext as _
 
-from crm.access import roles_required
-from crm.accounts.models import Role
+from crm import access
 from crm.htmx import redirect_after_post, render_page
 from crm.system import status as system_status
 
@@ -25,14 +24,14 @@ def readyz():
     return body, 200 if ready else 503
 
 @bp.get("/system")
-@roles_required(Role.ADMIN)
+@access.requires(access.may_administer)
 def index():
     return render_page("system/index.html", "system/_status.html",
                        system=system_status.collect(),
                        worker_states=system_status.WORKER_STATES)
 
 @bp.post("/system/jobs/<queue_name>/<job_id>/retry")
-@roles_required(Role.ADMIN)
+@access.requires(access.may_administer)
 def retry_job(queue_name: str, job_id: str):
     if system_status.retry_failed_job(queue_name, job_id):
         flash(_("The job is queued again."), "success")

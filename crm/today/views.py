@@ -1,16 +1,13 @@
 """Today: the page every user lands on. Areas add their sections as they arrive."""
 
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint
 from flask_login import current_user, login_required
 
-from crm import access
+from crm import access, clock
 from crm.clock import utcnow
 from crm.customers import pool
 from crm.followups.logging import follow_ups_due
 from crm.htmx import render_page
-from crm.i18n import select_timezone
 from crm.pipeline.listing import open_deals_by_grade
 
 bp = Blueprint("today", __name__)
@@ -19,9 +16,9 @@ bp = Blueprint("today", __name__)
 @bp.get("/")
 @login_required
 def index():
-    may_log = access.may_claim(current_user)
+    may_log = access.may_hold_customers(current_user)
     expiring = pool.expiring_soon(current_user) if may_log else []
-    today = utcnow().astimezone(ZoneInfo(select_timezone())).date()
+    today = clock.local_today()
     due = follow_ups_due(current_user.id, today) if may_log else []
     grades = open_deals_by_grade(current_user.id) if may_log else {}
     return render_page("today/index.html", now=utcnow(), user=current_user, expiring=expiring,
