@@ -123,7 +123,7 @@ def test_user_list_loads_more_by_keyset(app, world, make_user, login_as):
         make_user(Role.REP, world.teams.hz, name=f"Zz {n:03d}")
     admin = login_as("admin")
     first = admin.get("/admin/users").get_data(as_text=True)
-    assert first.count("Zz ") < 60 and "Load more" in first or "加载更多" in first
+    assert first.count("Zz ") < 60 and "加载更多" in first
     more_url = first.split('class="load-more"')[1].split('href="')[1].split('"')[0]
     second = admin.get(more_url.replace("&amp;", "&"), headers={"HX-Request": "true"})
     text = second.get_data(as_text=True)

@@ -104,6 +104,7 @@ def test_load_more_walks_every_customer_once(app, world, login_as):
     assert len(seen) == 76
 
 
+@pytest.mark.recording  # the card's timeline carries the ride-along's recording
 def test_list_and_card_query_counts_do_not_grow(app, world, login_as, make_customer):
     manager = login_as("manager")
     card = f"/customers/{world.customers.rep}"

@@ -4,13 +4,14 @@ and the handover of a leaving rep's customers."""
 import threading
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
 from crm.accounts.models import Team, User
 from crm.audit.models import AuditAction, AuditEvent
 from crm.clock import utcnow
+from crm.customers.jobs import expire_pool
 from crm.customers.models import Customer, OwnershipChange, OwnershipEvent
-from crm.customers.pool import expire_protection
 from crm.extensions import db
 from crm.queue import enqueue_after_commit, make_worker
 
@@ -63,6 +64,7 @@ def test_claiming_an_owned_customer_is_refused(app, world, login_as):
     assert _customer(app, world.customers.pool).owner_id == world.rep.id
 
 
+@pytest.mark.committed  # two threads, two connections: a real race on committed rows
 def test_two_reps_claiming_at_the_same_moment_one_wins(app, world, login_as):
     clients = {"rep": login_as("rep"), "rep2": login_as("rep2")}
     url = f"/customers/{world.customers.pool}/claim"
@@ -119,8 +121,8 @@ def test_expiry_returns_customers_to_the_pool_in_one_sweep(app, world):
         db.session.execute(update(Customer).where(Customer.id == world.customers.rep2)
                            .values(protected_until=None))
         db.session.commit()
-        assert expire_protection() == 2
-        assert expire_protection() == 0  # safe to run twice
+        assert expire_pool() == 2
+        assert expire_pool() == 0  # safe to run twice
     assert _customer(app, world.customers.rep).owner_id is None
     assert _customer(app, world.customers.rep3).owner_id is None
     assert _customer(app, world.customers.rep2).owner_id == world.rep2.id
@@ -135,7 +137,7 @@ def test_expiry_is_one_set_based_statement_per_step(app, world, make_customer):
     from tests.conftest import count_queries
 
     with count_queries(app) as counted, app.app_context():
-        assert expire_protection() == 30
+        assert expire_pool() == 30
     writes = [s for s in counted.statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
     assert len(writes) == 2  # one UPDATE of customers, one (executemany) INSERT of events
 

@@ -17,6 +17,9 @@ from crm.recordings.models import Recording, RecordingStatus
 from crm.recordings.samples import write_sample
 from crm.storage import audio_store
 
+# Every test here works on the world's recording (or reviews of it).
+pytestmark = pytest.mark.recording
+
 EN = {"Accept-Language": "en"}
 JSON = {"Accept": "application/json", "Accept-Language": "en"}
 
@@ -253,7 +256,7 @@ def test_the_job_failure_path_through_the_worker_leaves_no_failed_job(app, world
     [recording] = _new_ones(app, world)
     with app.app_context():
         [job] = [job for job in get_queue().jobs if job.args == (recording.id,)]
-    assert job.func_name == "crm.recordings.processing.process_recording"
+    assert job.func_name == "crm.recordings.jobs.process_recording"
     assert job.timeout == TRANSCODE_TIMEOUT_SECONDS  # long calls outlast RQ's default
     assert _run_worker(app) == 0  # the job itself succeeded: it recorded the failure
     [recording] = _new_ones(app, world)

@@ -21,6 +21,9 @@ from crm.reviews.models import Review, ReviewComment, ReviewScore, ReviewStatus
 from crm.reviews.rubric import ITEM_KEYS, current_rubric, items_of, save_rubric
 from tests.conftest import count_queries, same_audio_again
 
+# Every test here works on the world's recording (or reviews of it).
+pytestmark = pytest.mark.recording
+
 EN = {"Accept-Language": "en"}
 HTMX = {"HX-Request": "true", "Accept-Language": "en"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -130,7 +133,7 @@ def test_scores_summary_and_actions_save_one_by_one(app, world, login_as):
     stale = manager.post_form(f"/reviews/{review_id}/summary",
                               {"summary": "另一个窗口里写的", "version": str(version)},
                               headers=EN)
-    assert stale.status_code == 422
+    assert stale.status_code == 409  # a stale edit is a conflict, as everywhere
     assert "Someone else saved changes" in stale.get_data(as_text=True)
     assert "另一个窗口里写的" in stale.get_data(as_text=True)
     with app.app_context():

@@ -20,23 +20,9 @@ def test_readyz_when_everything_answers(client):
 class TestRedisDown:
     @pytest.fixture
     def app_config(self):
-        # A port nothing listens on: a real refused connection, not a mock.
+        # A port nothing listens on: a real refused connection, not a mock. (The suite's own
+        # Redis is still flushed before the test: the `app` fixture does not ask the app.)
         return {"REDIS_URL": "redis://127.0.0.1:1/0"}
-
-    @pytest.fixture
-    def app(self, _schema, database_url, redis_url, app_config):
-        from crm import create_app
-        from crm.extensions import db
-        from tests.conftest import CRMClient, _overrides, _wipe
-
-        app = create_app(_overrides(database_url, redis_url, **app_config))
-        app.test_client_class = CRMClient
-        healthy = create_app(_overrides(database_url, redis_url))
-        _wipe(healthy)
-        yield app
-        for each in (app, healthy):
-            with each.app_context():
-                db.engine.dispose()
 
     def test_readyz_reports_redis_down(self, client):
         response = client.get("/readyz")

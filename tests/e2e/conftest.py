@@ -54,6 +54,8 @@ def app_config():
 
 @pytest.fixture
 def live_server(app):
+    """The app served by a thread of its own. A test that asks for it runs on real commits
+    (its data must be visible to the server's threads), not in a rolled-back transaction."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -14,6 +14,8 @@ def test_search_in_chinese_and_open_the_card(page, live_server, world, shot, sig
     sign_in(world.rep.email)
     page.click(".bottomnav a[href='/customers']")
     expect(page.locator(".customer-name")).to_have_count(1)
+    # Typing before htmx has wired the search box up would search nothing.
+    page.wait_for_load_state("load")
     page.fill("#q", "华东")
     expect(page).to_have_url(re.compile(r"/customers\?tab=mine&q=%E5%8D%8E%E4%B8%9C"))
     expect(page.locator(".customer-name")).to_contain_text(["张三"])
