@@ -25,6 +25,11 @@ OFFICE_ROUTES: list[Route] = [
           url=lambda w: NO_SUCH_PREVIEW),
     Route("POST", "/customers/import/<token>", only(OFFICE, 404),
           url=lambda w: NO_SUCH_PREVIEW),
+    # The problem rows of a preview: only for the importer who made it, like the preview.
+    Route("GET", "/customers/import/<token>/problems.xlsx", only(OFFICE, 404),
+          url=lambda w: NO_SUCH_PREVIEW + "/problems.xlsx"),
+    Route("GET", "/customers/import/<token>/problems.csv", only(OFFICE, 404),
+          url=lambda w: NO_SUCH_PREVIEW + "/problems.csv"),
     Route("GET", "/customers/export.xlsx", only(OFFICE, 200)),
     Route("GET", "/customers/export.csv", only(OFFICE, 200)),
 ]

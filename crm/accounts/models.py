@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, MappedColumn, mapped_column, relationship
 
 from crm.clock import utcnow
@@ -85,6 +85,13 @@ class Team(db.Model):
 
     def __repr__(self):
         return f"<Team {self.id} {self.name!r}>"
+
+
+# Two teams under one parent never share a name (compared without case); top-level teams
+# (no parent) count as siblings under parent 0 — a NULL would make every one of them unique.
+# crm.accounts.teams refuses a clash with a message first; the index catches a race.
+TEAM_NAME_INDEX = "uq_teams_parent_name"
+Index(TEAM_NAME_INDEX, func.coalesce(Team.parent_id, 0), func.lower(Team.name), unique=True)
 
 
 class User(UserMixin, db.Model):

@@ -9,6 +9,7 @@ import csv
 import io
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from types import SimpleNamespace
 
 from flask_babel import lazy_gettext as _l
@@ -19,6 +20,7 @@ from crm import access
 from crm.accounts.models import User
 from crm.audit.log import record
 from crm.audit.models import AuditAction
+from crm.clock import user_zone
 from crm.customers.importing import COLUMNS
 from crm.customers.listing import ListParams, customer_query
 from crm.customers.models import Customer
@@ -26,7 +28,14 @@ from crm.customers.phones import display_phone
 from crm.extensions import db
 
 BATCH = 500
+SHEET_TITLE = _l("Customers")
 OWNER_LABEL = _l("Owner")
+# After the import's columns and the owner: read-only facts, which an import passes over.
+LAST_CONTACT_LABEL = _l("Last contact")
+PROTECTED_UNTIL_LABEL = _l("Protected until")
+CREATED_LABEL = _l("Created")
+# A customer with a won deal keeps its owner for good: protected_until is then empty.
+PROTECTED_FOR_GOOD = _l("For good (won deal)")
 CONTACT_FIELDS = ("phone", "wechat", "email", "address")
 # Cells starting with these are formulas to a spreadsheet: an exported CSV must not run them.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -62,10 +71,20 @@ class Export:
     def __init__(self, user: User, params: ListParams):
         self.query = export_query(user, params)
         self.viewer = SimpleNamespace(id=user.id, role=user.role)
-        self.header = [str(column.label) for column in COLUMNS] + [str(OWNER_LABEL)]
+        self.header = [str(column.label) for column in COLUMNS] + [
+            str(label) for label in (OWNER_LABEL, LAST_CONTACT_LABEL, PROTECTED_UNTIL_LABEL,
+                                     CREATED_LABEL)]
         self.labels = {column.field: {value: str(label) for value, label
                                       in column.choices.items()}
                        for column in COLUMNS if column.choices}
+        # Times in the exporting user's zone, settled now (a CSV streams after the view).
+        self.zone = user_zone()
+        self.for_good = str(PROTECTED_FOR_GOOD)
+
+    def _local(self, moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+        """A stored UTC time as the user's clock shows it, in a form every spreadsheet
+        sorts and reads back: 2026-03-05 14:30."""
+        return moment.astimezone(self.zone).strftime(pattern) if moment else ""
 
     def row_values(self, customer: Customer) -> list[str]:
         """One customer as the import reads it back: labels for choices, a readable phone."""
@@ -85,6 +104,12 @@ class Export:
                     value = self.labels[column.field].get(value, value)
             values.append("" if value is None else str(value))
         values.append(customer.owner.name if customer.owner else "")
+        values.append(self._local(customer.last_contact_at))
+        if customer.owner_id is not None and customer.protected_until is None:
+            values.append(self.for_good)
+        else:
+            values.append(self._local(customer.protected_until))
+        values.append(self._local(customer.created_at, "%Y-%m-%d"))
         return values
 
     def rows(self) -> Iterator[list[str]]:
@@ -111,14 +136,15 @@ def csv_chunks(export: Export) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def xlsx_file(export: Export):
-    """The workbook in a temporary file (write-only: rows go to disk as they come)."""
+def xlsx_file(export: Export, title=SHEET_TITLE):
+    """The workbook in a temporary file (write-only: rows go to disk as they come).
+    `export` is anything with a `header` and `rows()`, as Export has."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(str(_l("Customers"))[:31])
+    sheet = workbook.create_sheet(str(title)[:31])
     sheet.append(export.header)
     for values in export.rows():
         cells = []

@@ -190,6 +190,8 @@ ROW_MESSAGES = {
     "tag_too_long": _l("The tag “%(value)s” is longer than %(max)d characters."),
 }
 SAME_AS_ROW = _l("The same customer as row %(line)d of this file.")
+# The column a file of problem rows adds; an import of that file passes over it quietly.
+ERROR_COLUMN = _l("Error")
 EXISTS_OWNED = _l("Already exists: %(name)s, owned by %(owner)s.")
 EXISTS_IN_POOL = _l("Already exists: %(name)s, in the public pool.")
 
@@ -263,7 +265,9 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
             sheet = workbook.active if workbook.active is not None else workbook.worksheets[0]
             for values in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
                 row = [_cell_text(value) for value in values]
-                if any(row):
+                while row and not row[-1]:
+                    row.pop()  # a sheet's rows run as wide as its widest: keep what is filled
+                if row:
                     rows.append(row)
                     if len(rows) > MAX_ROWS + 1:
                         break
@@ -326,9 +330,12 @@ def _checked(rows: list[list[str]]) -> list[list[str]]:
 def map_header(header: list[str]) -> tuple[dict[int, str], list[str]]:
     """Which column holds which field, and the headers that are not imported."""
     lookup = _header_lookup()
+    error_column = {_key(text) for text in _in_every_language(ERROR_COLUMN)}
     mapping: dict[int, str] = {}
     ignored = []
     for index, text in enumerate(header):
+        if _key(text) in error_column:
+            continue  # the messages of a file of problem rows, corrected and sent back
         found = lookup.get(_key(text))
         if found and found not in mapping.values():
             mapping[index] = found
@@ -380,7 +387,10 @@ def check_row(raw: dict[str, str], choice_lookups: dict[str, dict]) -> dict:
             errors.append(["tag_too_long", {"field": "tags", "value": tag[:TAG_MAX_LENGTH],
                                             "max": TAG_MAX_LENGTH}])
     values["tier"] = values.get("tier") or Tier.GENERAL.value
-    values["kind"] = values.get("kind") or CustomerKind.PERSON.value
+    if not values.get("kind"):
+        # No type given: a row that names an organisation is one; a name alone is a person.
+        values["kind"] = (CustomerKind.ORGANISATION if values.get("organisation")
+                          else CustomerKind.PERSON).value
     return {"values": values, "tags": list(dict.fromkeys(tags)), "errors": errors,
             "phone_normalized": phone_normalized, "duplicate": None}
 
@@ -433,17 +443,82 @@ def existing_matches(rows: list[dict]) -> dict[int, dict]:
     return {index: found[customer_id] for index, customer_id in matched.items()}
 
 
+# Footers -----------------------------------------------------------------------------------
+
+# "合计", "总计：25", "小计（华东）", "合计人数", "Total", "Grand total: 25", "Sum"… — a sheet's
+# totals, not a customer. An English word counts only alone or before a figure or a colon:
+# "Total Solutions Ltd" is a customer.
+_TOTAL_LABEL = re.compile(
+    r"^(?:(?:合\s*计|总\s*计|小\s*计|共\s*计|合計|總計|小計).*"
+    r"|(?:total|totals|sub-?\s*total|grand\s*total|sum)\s*(?:[:：(\[].*|[\d.,]+.*)?)$",
+    re.IGNORECASE)
+# A figure a totals row carries: 25, -3.5, 1,234, ¥12,000.00, 35%.
+_FIGURE = re.compile(r"^[-+]?\s*[¥￥$€£]?\s*[\d,，]*\.?\d+\s*%?$")
+
+
+def _is_total_label(text: str) -> bool:
+    return bool(_TOTAL_LABEL.match(text.strip()))
+
+
+def _only_figures(cells: list[str]) -> bool:
+    """Every filled cell is a number or a formula (a sum whose value was not saved)."""
+    filled = [cell.strip() for cell in cells if cell.strip()]
+    return bool(filled) and all(_FIGURE.match(cell) or cell.startswith("=")
+                                for cell in filled)
+
+
+def _is_phone(text: str) -> bool:
+    try:
+        return bool(normalise_phone(_unquote(text)))
+    except InvalidPhone:
+        return False
+
+
+def footer_rows(body: list[list[str]], mapping: dict[int, str]) -> set[int]:
+    """The indexes of the rows in `body` that are totals, not customers: a total's label
+    (合计, 总计, 小计, Total, Sum…) in the name column or the first filled cell, anywhere
+    (subtotals sit between groups); and, after the last customer, rows of figures only."""
+    field_index = {field_name: index for index, field_name in mapping.items()}
+
+    def cell(cells: list[str], field_name: str) -> str:
+        index = field_index.get(field_name)
+        return cells[index] if index is not None and index < len(cells) else ""
+
+    def labelled(cells: list[str]) -> bool:
+        first = next((text for text in cells if text.strip()), "")
+        return _is_total_label(cell(cells, "name")) or _is_total_label(first)
+
+    footers = {index for index, cells in enumerate(body) if labelled(cells)}
+    for index in range(len(body) - 1, -1, -1):
+        cells = body[index]
+        if index in footers:
+            continue
+        # A lone phone number is a customer without a name (an error to show), not a sum.
+        if _only_figures(cells) and not _is_phone(cell(cells, "phone")):
+            footers.add(index)
+            continue
+        break
+    return footers
+
+
 def check_file(data: bytes) -> dict:
-    """Read and check a whole file: every row with its status, and the ignored headers."""
+    """Read and check a whole file: every row with its status, the ignored headers, and the
+    lines left out as totals. Rows that will not import keep their cells as read, so that
+    they can be handed back as a file to correct (problem_table)."""
     table = read_table(data)
-    mapping, ignored = map_header(table[0])
+    header, body = table[0], table[1:]
+    mapping, ignored = map_header(header)
     lookups = {column.field: _choice_lookup(column) for column in COLUMNS if column.choices}
+    footers = footer_rows(body, mapping)
     rows = []
-    for line, cells in enumerate(table[1:], start=2):
-        raw = {field_name: cells[index] if index < len(cells) else ""
-               for index, field_name in mapping.items()}
+    for index, cells in enumerate(body):
+        if index in footers:
+            continue
+        raw = {field_name: cells[column] if column < len(cells) else ""
+               for column, field_name in mapping.items()}
         row = check_row(raw, lookups)
-        row["line"] = line
+        row["line"] = index + 2
+        row["cells"] = cells
         rows.append(row)
     # The same customer twice in the file: the first one counts, the later ones are marked.
     first_by_phone: dict[str, int] = {}
@@ -464,7 +539,10 @@ def check_file(data: bytes) -> dict:
     for row in rows:
         row["status"] = ("error" if row["errors"] else
                          "duplicate" if row["duplicate"] else "ok")
-    return {"rows": rows, "ignored_columns": ignored}
+        if row["status"] == "ok":
+            del row["cells"]  # imported as checked: only problem rows go back as a file
+    return {"rows": rows, "ignored_columns": ignored, "header": header,
+            "totals": sorted(index + 2 for index in footers)}
 
 
 # Owners ------------------------------------------------------------------------------------
@@ -495,15 +573,22 @@ class Preview:
     filename: str
     rows: list[dict]
     ignored_columns: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)  # the file's first row, as read
+    totals: list[int] = field(default_factory=list)  # lines left out as totals or footers
 
     def counts(self) -> dict[str, int]:
         counts = {"ok": 0, "error": 0, "duplicate": 0}
         for row in self.rows:
             counts[row["status"]] += 1
-        return {**counts, "total": len(self.rows)}
+        return {**counts, "totals": len(self.totals),
+                "total": len(self.rows) + len(self.totals)}
 
     def importable(self) -> list[dict]:
         return [row for row in self.rows if row["status"] == "ok"]
+
+    def problems(self) -> list[dict]:
+        """The rows that will not be imported: errors and duplicates, in file order."""
+        return [row for row in self.rows if row["status"] != "ok"]
 
 
 def _redis_key(user_id: int, token: str) -> str:
@@ -513,7 +598,8 @@ def _redis_key(user_id: int, token: str) -> str:
 def store_preview(user: User, owner: User | None, filename: str, checked: dict) -> Preview:
     preview = Preview(token=secrets.token_urlsafe(24), user_id=user.id,
                       owner_id=owner.id if owner else None, filename=filename[:200],
-                      rows=checked["rows"], ignored_columns=checked["ignored_columns"])
+                      rows=checked["rows"], ignored_columns=checked["ignored_columns"],
+                      header=checked["header"], totals=checked["totals"])
     payload = zlib.compress(json.dumps(preview.__dict__, ensure_ascii=False).encode())
     get_redis().set(_redis_key(user.id, preview.token), payload, ex=PREVIEW_TTL_SECONDS)
     return preview
@@ -543,6 +629,27 @@ def put_back(preview: Preview) -> None:
     payload = zlib.compress(json.dumps(preview.__dict__, ensure_ascii=False).encode())
     get_redis().set(_redis_key(preview.user_id, preview.token), payload,
                     ex=PREVIEW_TTL_SECONDS)
+
+
+def problem_messages(row: dict) -> str:
+    """Why a row will not be imported, in the reader's language, on one line."""
+    messages = [row_message(code, params) for code, params in row["errors"]]
+    if row.get("duplicate"):
+        messages.append(duplicate_message(row["duplicate"]))
+    return " ".join(messages)
+
+
+def problem_table(preview: Preview) -> tuple[list[str], list[list[str]]]:
+    """The rows that will not be imported, with the file's own columns as read and an Error
+    column: correct the file, delete the column or keep it, and import it again."""
+    width = max([len(preview.header), *(len(row.get("cells", ())) for row in
+                                         preview.problems())])
+    header = [*preview.header, *[""] * (width - len(preview.header)), str(ERROR_COLUMN)]
+    rows = []
+    for row in preview.problems():
+        cells = list(row.get("cells", ()))
+        rows.append([*cells, *[""] * (width - len(cells)), problem_messages(row)])
+    return header, rows
 
 
 # Importing ---------------------------------------------------------------------------------

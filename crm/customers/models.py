@@ -85,7 +85,8 @@ class Customer(db.Model):
     birthday: Mapped[date | None] = mapped_column(Date)
     age: Mapped[int | None] = mapped_column(Integer)
     phone: Mapped[str | None] = mapped_column(String(40))
-    phone_normalized: Mapped[str | None] = mapped_column(String(20), index=True)
+    # E.164 and an extension, "+862155556666;ext=8" (crm.customers.phones).
+    phone_normalized: Mapped[str | None] = mapped_column(String(32), index=True)
     wechat: Mapped[str | None] = mapped_column(String(60))
     email: Mapped[str | None] = mapped_column(String(254))
     address: Mapped[str | None] = mapped_column(String(300))
@@ -142,7 +143,8 @@ class Contact(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     title: Mapped[str | None] = mapped_column(String(60))
     phone: Mapped[str | None] = mapped_column(String(40))
-    phone_normalized: Mapped[str | None] = mapped_column(String(20), index=True)
+    # E.164 and an extension, "+862155556666;ext=8" (crm.customers.phones).
+    phone_normalized: Mapped[str | None] = mapped_column(String(32), index=True)
     wechat: Mapped[str | None] = mapped_column(String(60))
     email: Mapped[str | None] = mapped_column(String(254))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)

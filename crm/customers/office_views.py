@@ -5,9 +5,13 @@
     GET  /customers/import/<token>   the preview: every row will import, has errors, or is a
                                      duplicate; nothing is written yet
     POST /customers/import/<token>   import the good rows in one transaction
+    GET  /customers/import/<token>/problems.xlsx   the rows that will not import, as the file
+    GET  /customers/import/<token>/problems.csv    had them, plus why: to correct and upload
     GET  /customers/export.xlsx      the customer list as filtered (same arguments as the list)
     GET  /customers/export.csv
 """
+
+import io
 
 from flask import Blueprint, Response, flash, request, send_file, stream_with_context, url_for
 from flask_babel import gettext as _
@@ -31,6 +35,7 @@ from crm.customers.importing import (
     load_preview,
     owner_choices,
     owner_load_warning,
+    problem_table,
     put_back,
     row_message,
     store_preview,
@@ -137,7 +142,7 @@ def preview(token: str):
     counts = found.counts()
     return render_page(
         "customers/import_preview.html", preview=found, owner=owner, counts=counts,
-        problems=[row for row in found.rows if row["status"] != "ok"][:PREVIEW_PROBLEM_ROWS],
+        problems=found.problems()[:PREVIEW_PROBLEM_ROWS],
         importable=found.importable()[:PREVIEW_IMPORTABLE_ROWS],
         over_limit=owner_load_warning(owner, counts["ok"]), form=ConfirmImportForm(),
         row_message=row_message, duplicate_message=duplicate_message)
@@ -167,6 +172,48 @@ def confirm(token: str):
         db.session.rollback()
         put_back(found)  # nothing was written; let them try again
         raise
+
+
+class _ProblemRows:
+    """The preview's problem rows in the shape the export writers take."""
+
+    def __init__(self, preview):
+        self.header, self._rows = problem_table(preview)
+
+    def rows(self):
+        return iter(self._rows)
+
+
+def _problems_name(preview, extension: str) -> str:
+    stem = preview.filename.rsplit(".", 1)[0].strip() or "customers"
+    return f"{stem}-problems.{extension}"
+
+
+def _problems_download(token: str, extension: str):
+    # Writes nothing: the same rows the preview lists, for the importer who made it.
+    found = load_preview(current_user, token)
+    if found is None:
+        return _expired()
+    table = _ProblemRows(found)
+    if extension == "xlsx":
+        body, mimetype = exporting.xlsx_file(table, title=_("Rows with problems")), XLSX_MIMETYPE
+    else:
+        body = io.BytesIO("".join(exporting.csv_chunks(table)).encode())
+        mimetype = "text/csv"
+    response = send_file(body, mimetype=mimetype, as_attachment=True,
+                         download_name=_problems_name(found, extension))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/import/<token>/problems.xlsx")
+def problems_xlsx(token: str):
+    return _problems_download(token, "xlsx")
+
+
+@bp.get("/import/<token>/problems.csv")
+def problems_csv(token: str):
+    return _problems_download(token, "csv")
 
 
 # Export ----------------------------------------------------------------------------------

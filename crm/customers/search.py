@@ -7,6 +7,7 @@ from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Select
 
 from crm.customers.models import Customer
+from crm.customers.phones import without_extension
 
 SEPARATOR = " | "
 _NON_DIGITS = re.compile(r"\D+")
@@ -25,6 +26,7 @@ def _name_forms(text: str | None) -> list[str]:
 def _phone_forms(normalised: str | None) -> list[str]:
     if not normalised:
         return []
+    normalised = without_extension(normalised)  # "…;ext=8": the 8 is not part of the number
     digits = _NON_DIGITS.sub("", normalised)
     national = digits[2:] if normalised.startswith("+86") else digits
     return [digits, national]
