@@ -3,6 +3,7 @@ delayed jobs); `python worker.py --cron` runs the periodic-job process (one lead
 
 import argparse
 import logging
+import os
 
 from crm import create_app
 from crm.cron import run_cron
@@ -15,7 +16,8 @@ def main(argv=None) -> None:
     parser.add_argument("--burst", action="store_true", help="work until the queues are empty")
     parser.add_argument("--queues", nargs="*", default=list(QUEUE_NAMES))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     # Built once here, before the worker forks a work horse per job.
     app = create_app()
@@ -24,7 +26,7 @@ def main(argv=None) -> None:
             run_cron()
         return
     worker = make_worker(app, queues=args.queues)
-    worker.work(with_scheduler=True, burst=args.burst, logging_level="INFO")
+    worker.work(with_scheduler=True, burst=args.burst, logging_level=level)
 
 
 if __name__ == "__main__":

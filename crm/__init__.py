@@ -131,10 +131,17 @@ def _register_template_helpers(app: Flask) -> None:
         args.update(changes)
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
+    # English "short" dates read 12/8/26, which half the world reads as August: English gets
+    # the month's name instead; Chinese short dates (2026/12/8) are already unambiguous.
+    unambiguous_short = {"date": "d MMM y", "datetime": "d MMM y, HH:mm"}
+
+    def _pattern(kind: str, fmt: str) -> str:
+        return unambiguous_short[kind] if fmt == "short" and current_locale() == "en" else fmt
+
     # Shown in the user's time zone and language; stored values are UTC.
     @app.template_filter("datetime")
     def _datetime(value, fmt="medium"):
-        return format_datetime(value, fmt) if value else ""
+        return format_datetime(value, _pattern("datetime", fmt)) if value else ""
 
     @app.template_filter("duration")
     def _duration(seconds):
@@ -147,7 +154,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.template_filter("date")
     def _date(value, fmt="medium"):
-        return format_date(value, fmt) if value else ""
+        return format_date(value, _pattern("date", fmt)) if value else ""
 
 
 def _register_cli(app: Flask) -> None:

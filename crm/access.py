@@ -203,7 +203,7 @@ def list_tabs(user: User) -> list[str]:
     if sees_every_team(user):
         return ["all", "pool"]
     if leads_teams(user):
-        return ["mine", "team", "pool"]
+        return ["team", "mine", "pool"]  # a manager works through the team's customers
     return ["mine", "pool"]
 
 
@@ -432,13 +432,18 @@ def may_see_team_reviews(user: User) -> bool:
     return leads_teams(user) or may_administer(user)
 
 
-def reviewed_people(user: User) -> Select:
-    """Ids of the people whose recordings `user` reviews: everyone below a manager's team
-    tree and in it, but not the manager themselves."""
+def led_people(user: User) -> Select:
+    """Ids of the people a manager leads: everyone in their team tree but themselves
+    (nobody, for anyone else)."""
     if not leads_teams(user) or user.team is None:
         return select(User.id).where(User.id.is_(None))
     return select(User.id).where(User.team_id.in_(team_subtree_ids(user.team)),
                                  User.id != user.id)
+
+
+def reviewed_people(user: User) -> Select:
+    """Ids of the people whose recordings `user` reviews: those they lead."""
+    return led_people(user)
 
 
 def team_review_people(user: User) -> Select:

@@ -1,7 +1,7 @@
 """What time it is and which time zones users may pick; times are stored in UTC."""
 
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 
@@ -58,3 +58,32 @@ def from_local(naive: datetime) -> datetime:
 def local_wall_clock() -> datetime:
     """Now as the user's clock shows it, to the minute, for a form's default."""
     return local_now().replace(second=0, microsecond=0, tzinfo=None)
+
+
+@lru_cache(maxsize=4)
+def _zone_labels(locale: str, day: date) -> tuple[tuple[str, str], ...]:
+    from babel.dates import get_timezone_location, get_timezone_name
+
+    labelled = []
+    for zone in common_timezones():
+        name = get_timezone_name(zone, width="long", locale=locale, zone_variant="standard")
+        city = get_timezone_location(zone, locale=locale, return_city=True)
+        offset = datetime.now(ZoneInfo(zone)).utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign, hours_minutes = ("+" if minutes >= 0 else "-"), divmod(abs(minutes), 60)
+        label = f"(UTC{sign}{hours_minutes[0]:02d}:{hours_minutes[1]:02d}) {name}"
+        if city and city != zone:
+            label += f" — {city}"
+        labelled.append((minutes, zone, label))
+    first = [(zone, label) for _minutes, zone, label in labelled[:10]]
+    rest = [(zone, label) for _minutes, zone, label in sorted(labelled[10:])]
+    return tuple(first + rest)
+
+
+def timezone_choices() -> tuple[tuple[str, str], ...]:
+    """Zones as people know them, "(UTC+08:00) China Standard Time — Shanghai", in the
+    reader's language: the region's first, then the rest by offset (a select finds them by
+    typing). Offsets are today's, so summer time shows when it applies."""
+    from crm.i18n import current_locale
+
+    return _zone_labels("zh_Hans_CN" if current_locale() == "zh_CN" else "en", utcnow().date())

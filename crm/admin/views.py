@@ -15,7 +15,6 @@ from crm.accounts.teams import (
     create_team,
     delete_team,
     move_team,
-    rename_team,
     set_pool_rules,
     set_review_target,
     team_tree,
@@ -64,9 +63,11 @@ def _profile(form) -> dict:
 
 
 
-def _show_password_once(user: User, password: str):
-    """In this response only: never flashed into a cookie, never logged, never cached."""
-    response = render_page("admin/password_issued.html", user=user, password=password)
+def _show_password_once(user: User, password: str, *, new_account: bool = False):
+    """In this response only: never flashed into a cookie, never logged, never cached.
+    A reset signs the user out everywhere; a new account had no session to sign out."""
+    response = render_page("admin/password_issued.html", user=user, password=password,
+                           new_account=new_account)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -109,7 +110,7 @@ def create_user_view():
 
     def created(user):
         if temporary:
-            return _show_password_once(user, temporary)
+            return _show_password_once(user, temporary, new_account=True)
         return saved_and_go(url_for("admin.users"),
                             _("Account created for %(name)s.", name=user.name))
 
@@ -260,9 +261,9 @@ def update_team(team_id: int):
     form = TeamForm(teams=team_tree(), exclude_path=team.path)
 
     def save():
-        rename_team(team, form.name.data)
         _apply_settings(team, form)
-        move_team(team, _team_or_none(form.parent_id.data))
+        # Renamed and moved in one step: the name must be free where the team ends up.
+        move_team(team, _team_or_none(form.parent_id.data), name=form.name.data)
 
     return save_form(
         form, save,

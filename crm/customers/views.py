@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from crm import access
+from crm import access, clock
 from crm.accounts.models import User
 from crm.audit.log import record
 from crm.audit.models import AuditAction
@@ -48,6 +48,7 @@ from crm.htmx import is_fragment_request, redirect_after_post, render_page
 from crm.navigation import safe_next_url
 from crm.pagination import keyset_page
 from crm.pipeline.listing import customer_deals
+from crm.pipeline.models import OPEN_STAGES
 from crm.saving import run_change, save_form, saved_and_go
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
@@ -172,6 +173,8 @@ def _duplicate_view(customer: Customer) -> dict:
 # The card --------------------------------------------------------------------------------
 
 def _card_context(customer: Customer) -> dict:
+    entries = timeline(customer.id, current_user)
+    deals = customer_deals(current_user, customer.id)
     return {
         "customer": customer,
         "sections": SECTION_TITLES,
@@ -182,9 +185,13 @@ def _card_context(customer: Customer) -> dict:
         "may_transfer": access.may_transfer(current_user) and customer.owner_id is not None,
         "days_left": pool.days_left(customer),
         "warning_days": pool.warning_days(customer.owner) if customer.owner else 0,
-        "timeline": timeline(customer.id, current_user),
+        "timeline": entries,
+        # What a rep needs at the door, before the profile: from what the card loads anyway.
+        "latest_follow_up": next((e.item for e in entries if e.kind == "followup"), None),
+        "open_deals": [deal for deal in deals["deals"] if deal.stage in OPEN_STAGES],
+        "today": clock.local_today(),
         "release_form": ReleaseForm(),
-        **customer_deals(current_user, customer.id),
+        **deals,
     }
 
 
@@ -262,7 +269,8 @@ def update_section_view(customer_id: int, section: str):
     def done(_result):
         if is_fragment_request():
             return render_page("customers/show.html", "customers/_section.html",
-                               section=section, **_card_context(customer))
+                               section=section, announce=_("Saved."),
+                               **_card_context(customer))
         return saved_and_go(url_for("customers.show", customer_id=customer_id), _("Saved."))
 
     return save_form(form, save, page=page, done=done, saved=customer, refused=_duplicates_of)

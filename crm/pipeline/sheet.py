@@ -3,6 +3,7 @@ what changed since yesterday, A first and then by next date, in constant queries
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -11,6 +12,7 @@ from crm.accounts.models import Role, User
 from crm.extensions import db
 from crm.followups.models import FollowUp
 from crm.pipeline.contact import follow_up_counts, latest_follow_ups
+from crm.pipeline.deals import GRADE_WEIGHTS
 from crm.pipeline.models import OPEN_STAGES, Deal, DealEvent, DealReview, Grade
 
 RECENT_DAYS = 7
@@ -67,6 +69,34 @@ def sheet_rows(rep_id: int, *, today_start: datetime, deals=None) -> list[SheetR
         row.review = reviews.get(row.deal.id)
     rows.sort(key=sort_key)
     return rows
+
+
+@dataclass(frozen=True)
+class SheetSummary:
+    open_amount: Decimal
+    weighted_amount: Decimal
+    a_deals: int
+    overdue: int
+    reviewed: int
+    total: int
+
+
+def reviewed_since(row: SheetRow, since: datetime) -> bool:
+    return row.review is not None and row.review.at >= since
+
+
+def summarise(rows: list[SheetRow], *, today: date, today_start: datetime) -> SheetSummary:
+    """The head of a rep's sheet, from the rows already loaded: what is open, what it is
+    worth weighed by grade, how many A deals, how many overdue, how many reviewed today."""
+    amounts = [(row.deal.amount or Decimal(0), row.deal.grade) for row in rows]
+    return SheetSummary(
+        open_amount=sum((amount for amount, _grade in amounts), Decimal(0)),
+        weighted_amount=sum((amount * GRADE_WEIGHTS[grade]
+                             for amount, grade in amounts), Decimal(0)),
+        a_deals=sum(1 for row in rows if row.deal.grade == Grade.A),
+        overdue=sum(1 for row in rows if row.next_date is not None and row.next_date < today),
+        reviewed=sum(1 for row in rows if reviewed_since(row, today_start)),
+        total=len(rows))
 
 
 def sort_key(row: SheetRow):

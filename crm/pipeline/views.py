@@ -28,7 +28,7 @@ from crm.pipeline.models import (
     Grade,
     Stage,
 )
-from crm.pipeline.sheet import reps_alongside, sheet_rows
+from crm.pipeline.sheet import reps_alongside, reviewed_since, sheet_rows, summarise
 from crm.saving import save_form, saved_and_go
 
 bp = Blueprint("pipeline", __name__)
@@ -45,7 +45,7 @@ def _signed_in_only():
 CARD_WORDS = {"move": _l("Move"), "move_to": _l("Move to"),
               "amount": _l("Amount (¥), needed to win"),
               "reason": _l("Reason, needed when lost"), "no_amount": _l("No amount yet"),
-              "never": _l("Never contacted"), "overdue": _l("overdue"),
+              "never": _l("Never contacted"),
               "today": _l("Contacted today")}
 
 
@@ -141,6 +141,7 @@ def move(deal_id: int):
     deal = access.deal_or_404(current_user, deal_id, to_edit=True)
     form = MoveForm()
     back = safe_next_url(form.back.data, url_for("pipeline.index"))
+    moved_from = deal.stage
 
     def page(status, stale=False):
         # The card is shown as saved now, so the next try starts from it.
@@ -150,8 +151,9 @@ def move(deal_id: int):
 
     def moved(_result):
         if is_fragment_request():
-            response = render_page("pipeline/move.html", "pipeline/_deal_card.html",
-                                   deal=deal, plans={}, back=back)
+            # The card leaves the column on screen: say where it went, with an undo.
+            response = render_page("pipeline/move.html", "pipeline/_moved.html",
+                                   deal=deal, plans={}, back=back, moved_from=moved_from)
             response.headers["HX-Trigger"] = "dealMoved"
             return response
         return saved_and_go(back, _("%(title)s moved to %(stage)s.", title=deal.title,
@@ -243,7 +245,8 @@ def _sheet_rep() -> User:
 @bp.get("/pipeline/sheet")
 def sheet():
     rep = _sheet_rep()
-    rows = sheet_rows(rep.id, today_start=clock.local_midnight())
+    today_start = clock.local_midnight()
+    rows = sheet_rows(rep.id, today_start=today_start)
     may_review = access.may_review_deals(current_user, rep)
     walk = reps_alongside(rep) if access.looks_across_people(current_user) else []
     place = next((i for i, r in enumerate(walk) if r.id == rep.id), None)
@@ -251,6 +254,9 @@ def sheet():
     next_rep = walk[place + 1] if place is not None and place + 1 < len(walk) else None
     pickable = _visible_people()
     return render_page("pipeline/sheet.html", rep=rep, rows=rows, may_review=may_review,
+                       summary=summarise(rows, today=today_start.date(),
+                                         today_start=today_start),
+                       reviewed_since=reviewed_since, today_start=today_start,
                        previous_rep=previous_rep, next_rep=next_rep, pickable=pickable,
                        projector=request.args.get("view") == "projector",
                        review_form=ReviewForm(), back=request.full_path.rstrip("?"))

@@ -19,7 +19,9 @@ class CommentForm(FlaskForm):
 
 
 class SummaryForm(VersionedForm):
-    summary = TextAreaField(_l("Summary"), validators=[Length(max=4000)], render_kw={"rows": 4})
+    # Its own id: the card around it is #summary (the page's anchor and htmx's target).
+    summary = TextAreaField(_l("Summary"), validators=[Length(max=4000)], render_kw={"rows": 4},
+                            id="summary-text")
 
 
 class ScoreForm(FlaskForm):

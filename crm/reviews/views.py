@@ -181,7 +181,8 @@ def add_comment(review_id: int):
         db.session.refresh(review)
         # The waveform's markers change too: sent along for htmx to swap out of band.
         return _saved(review, "reviews/_comments.html", "#comments", oob_waveform=True,
-                      comment_form=CommentForm(formdata=None, kind=form.kind.data))
+                      comment_form=CommentForm(formdata=None, kind=form.kind.data),
+                      announce=_("Comment added."))
 
     return save_form(
         form, lambda: reviewing.add_comment(review, current_user,
@@ -199,7 +200,8 @@ def delete_comment(review_id: int, comment_id: int):
 
     def deleted(_result):
         db.session.refresh(review)
-        return _saved(review, "reviews/_comments.html", "#comments", oob_waveform=True)
+        return _saved(review, "reviews/_comments.html", "#comments", oob_waveform=True,
+                      announce=_("Comment deleted."))
 
     return run_change(lambda: reviewing.delete_comment(review, comment), done=deleted,
                       refused_url=url_for("reviews.show", review_id=review.id))
@@ -217,14 +219,20 @@ def set_score(review_id: int):
     review = _as_reviewer(review_id)
     form = ScoreForm()
 
+    # htmx swaps only the item's status (what the score means, "Saved", or why not): the
+    # radios stay in place, so the keyboard keeps its place in the group.
+    item = next((i for i in items_of(review.rubric_version) if i.key == form.item.data),
+                None)
+    fragment = "reviews/_score_status.html" if item else "reviews/_rubric.html"
+
     def page(status):
         errors = [*form.form_errors, *form.score.errors]
-        return _refused(review, "reviews/_rubric.html", status,
+        return _refused(review, fragment, status, item=item,
                         score_error=(form.item.data, errors[0] if errors else ""))
 
     return save_form(form, lambda: reviewing.set_score(review, form.item.data, form.score.data),
-                     page=page, done=lambda _score: _saved(review, "reviews/_rubric.html",
-                                                           "#rubric"))
+                     page=page, done=lambda _score: _saved(review, fragment, "#rubric",
+                                                           item=item, score_saved=True))
 
 
 @bp.post("/reviews/<int:review_id>/summary")
@@ -252,7 +260,7 @@ def add_action(review_id: int):
 
     def saved(_action):
         db.session.refresh(review)
-        return _saved(review, "reviews/_actions.html", "#actions")
+        return _saved(review, "reviews/_actions.html", "#actions", announce=_("Action added."))
 
     return save_form(
         form, lambda: reviewing.add_action(review, form.text.data, form.recheck_on.data,
@@ -304,7 +312,8 @@ def reply(review_id: int, comment_id: int):
     return save_form(
         form, lambda: reviewing.reply_to(review, comment, current_user, form.reply.data),
         page=page, done=lambda _reply: _saved(review, "reviews/_comments.html",
-                                              f"#comment-{comment.id}"))
+                                              f"#comment-{comment.id}",
+                                              announce=_("Reply sent.")))
 
 
 @bp.post("/reviews/<int:review_id>/acknowledge")

@@ -4,11 +4,14 @@ from flask import Blueprint
 from flask_login import current_user, login_required
 
 from crm import access, clock
+from crm.accounts.teams import rules_for
 from crm.clock import utcnow
 from crm.customers import pool
 from crm.followups.logging import follow_ups_due
 from crm.htmx import render_page
 from crm.pipeline.listing import open_deals_by_grade
+from crm.reviews import worklist
+from crm.today import attention
 
 bp = Blueprint("today", __name__)
 
@@ -23,4 +26,18 @@ def index():
     grades = open_deals_by_grade(current_user.id) if may_log else {}
     return render_page("today/index.html", now=utcnow(), user=current_user, expiring=expiring,
                        days_left=pool.days_left, due=due, today=today, may_log=may_log,
-                       open_deals=grades)
+                       open_deals=grades, team=_team_attention(today))
+
+
+def _team_attention(today) -> dict | None:
+    """A manager's part of Today: their people's work that waits on them."""
+    if not access.may_review_recordings(current_user):
+        return None
+    return {
+        "waiting": attention.recordings_waiting(current_user),
+        "reviewed_today": worklist.finished_since(current_user, clock.local_midnight()),
+        "review_target": rules_for(current_user).daily_review_target,
+        "rechecks": worklist.rechecks_due(current_user, today),
+        "overdue": attention.overdue_by_person(current_user, today),
+        "a_deals": attention.a_deals_without_next_step(current_user, today),
+    }

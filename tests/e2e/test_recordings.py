@@ -10,7 +10,9 @@ from crm.followups.models import FollowUp
 from crm.queue import make_worker
 from crm.recordings.samples import write_sample
 
-pytestmark = pytest.mark.parametrize("viewport", ["phone"], indirect=True)
+# The card's timeline carries the world's recording beside the ones these tests add.
+pytestmark = [pytest.mark.parametrize("viewport", ["phone"], indirect=True),
+              pytest.mark.recording]
 
 
 def test_log_a_visit_with_its_recording_and_play_it(app, page, live_server, world, shot,
@@ -72,7 +74,7 @@ def test_record_in_the_page_and_send_it(app, page, live_server, world, shot, sig
     expect(record).to_contain_text("停止录音")
     page.wait_for_timeout(2500)
     record.click()
-    expect(page.locator("[data-recorder-status]")).to_contain_text("✓ 0:0")
+    expect(page.locator("[data-recorder-status]")).to_contain_text("✓ 已录音 0:0")
     shot("recorded")
     page.click("button:has-text('保存跟进')")
     page.wait_for_url(f"**/customers/{world.customers.rep}#follow-up-*")
