@@ -56,11 +56,6 @@ def may_administer(user: User) -> bool:
     return user.is_authenticated and user.role == Role.ADMIN
 
 
-# Kept under the names the pages already use.
-can_administer_accounts = may_administer
-can_view_system = may_administer
-
-
 def may_claim(user: User) -> bool:
     return may_hold_customers(user)
 

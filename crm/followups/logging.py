@@ -61,15 +61,20 @@ def add_companion_notes(follow_up: FollowUp, user: User, notes: str) -> Companio
     return companion
 
 
+def still_the_plan():
+    """A follow-up's next step is still the plan: no later follow-up on its customer
+    superseded it."""
+    later = aliased(FollowUp)
+    return ~select(later.id).where(later.customer_id == FollowUp.customer_id,
+                                   later.occurred_at > FollowUp.occurred_at).exists()
+
+
 def follow_ups_due(user_id: int, today, limit: int = 30) -> list[FollowUp]:
     """The user's follow-ups whose next date has come, unless the customer was followed up
     again since (a later follow-up supersedes the plan)."""
-    later = aliased(FollowUp)
-    superseded = select(later.id).where(later.customer_id == FollowUp.customer_id,
-                                        later.occurred_at > FollowUp.occurred_at).exists()
     return list(db.session.scalars(
         select(FollowUp).where(FollowUp.author_id == user_id, FollowUp.next_date.is_not(None),
-                               FollowUp.next_date <= today, ~superseded)
+                               FollowUp.next_date <= today, still_the_plan())
         .options(joinedload(FollowUp.customer))
         .order_by(FollowUp.next_date, FollowUp.id).limit(limit)))
 

@@ -8,12 +8,19 @@ from crm.extensions import db
 from crm.followups.models import FollowUp
 
 
+def ranked_follow_ups(customer_ids: Select):
+    """Follow-ups of these customers, newest of each customer ranked 1, as a subquery."""
+    return (select(FollowUp.id, FollowUp.customer_id, FollowUp.next_date,
+                   func.row_number().over(
+                       partition_by=FollowUp.customer_id,
+                       order_by=(FollowUp.occurred_at.desc(), FollowUp.id.desc()))
+                   .label("rank"))
+            .where(FollowUp.customer_id.in_(customer_ids)).subquery())
+
+
 def latest_follow_ups(customer_ids: Select) -> dict[int, FollowUp]:
     """Each customer's latest follow-up (its summary, next step and next date)."""
-    ranked = (select(FollowUp.id, func.row_number().over(
-        partition_by=FollowUp.customer_id,
-        order_by=(FollowUp.occurred_at.desc(), FollowUp.id.desc())).label("rank"))
-        .where(FollowUp.customer_id.in_(customer_ids)).subquery())
+    ranked = ranked_follow_ups(customer_ids)
     rows = db.session.scalars(select(FollowUp).where(
         FollowUp.id.in_(select(ranked.c.id).where(ranked.c.rank == 1))))
     return {f.customer_id: f for f in rows}

@@ -1,6 +1,7 @@
 """What the reviews page lists: the manager's queue and follow-through, a rep's reviews."""
 
 from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -16,13 +17,30 @@ from crm.reviews.models import ImprovementAction, Review, ReviewStatus
 QUEUE_KINDS = (FollowUpKind.VISIT, FollowUpKind.CALL)
 
 
+def _unreviewed(manager: User):
+    """Ready recordings of the people the manager leads with no review yet."""
+    return (select(Recording).join(FollowUp, Recording.follow_up_id == FollowUp.id)
+            .outerjoin(Review, Review.recording_id == Recording.id)
+            .where(Recording.status == RecordingStatus.READY, Review.id.is_(None),
+                   FollowUp.author_id.in_(access.reviewed_people(manager))))
+
+
+class Waiting(NamedTuple):
+    count: int
+    oldest: datetime | None
+
+
+def waiting(manager: User) -> Waiting:
+    """How many recordings wait for the manager's review, and since when the oldest."""
+    count, oldest = db.session.execute(_unreviewed(manager).with_only_columns(
+        func.count(Recording.id), func.min(Recording.created_at))).one()
+    return Waiting(count or 0, oldest)
+
+
 def unreviewed(manager: User, *, rep_id: int | None, kind: str | None,
                after: str | None) -> Page:
-    """Ready recordings of the people the manager leads with no review yet, oldest first."""
-    query = (select(Recording).join(FollowUp, Recording.follow_up_id == FollowUp.id)
-             .outerjoin(Review, Review.recording_id == Recording.id)
-             .where(Recording.status == RecordingStatus.READY, Review.id.is_(None),
-                    FollowUp.author_id.in_(access.reviewed_people(manager)))
+    """The manager's queue, oldest first."""
+    query = (_unreviewed(manager)
              .options(joinedload(Recording.follow_up).joinedload(FollowUp.customer),
                       joinedload(Recording.follow_up).joinedload(FollowUp.author)))
     if rep_id is not None:

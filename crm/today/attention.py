@@ -2,24 +2,18 @@
 however large the team."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from crm import access
 from crm.accounts.models import User
 from crm.extensions import db
+from crm.followups.logging import still_the_plan
 from crm.followups.models import FollowUp
+from crm.pipeline.contact import ranked_follow_ups
 from crm.pipeline.models import OPEN_STAGES, Deal, Grade
-from crm.recordings.models import Recording, RecordingStatus
-from crm.reviews.models import Review
-
-
-@dataclass(frozen=True)
-class Waiting:
-    count: int
-    oldest: datetime | None
 
 
 @dataclass(frozen=True)
@@ -29,31 +23,12 @@ class Overdue:
     oldest: date
 
 
-def recordings_waiting(manager: User) -> Waiting:
-    """Ready recordings of the people the manager leads that nobody has reviewed yet."""
-    count, oldest = db.session.execute(
-        select(func.count(Recording.id), func.min(Recording.created_at))
-        .join(FollowUp, Recording.follow_up_id == FollowUp.id)
-        .outerjoin(Review, Review.recording_id == Recording.id)
-        .where(Recording.status == RecordingStatus.READY, Review.id.is_(None),
-               FollowUp.author_id.in_(access.reviewed_people(manager)))).one()
-    return Waiting(count or 0, oldest)
-
-
-def _planned_not_superseded():
-    """Follow-ups whose next step is still the plan: no later follow-up on the customer."""
-    later = aliased(FollowUp)
-    return ~select(later.id).where(later.customer_id == FollowUp.customer_id,
-                                   later.occurred_at > FollowUp.occurred_at).exists()
-
-
 def overdue_by_person(manager: User, today: date) -> list[Overdue]:
     """Per person the manager leads: follow-ups whose next date has passed undone."""
     rows = db.session.execute(
         select(FollowUp.author_id, func.count(), func.min(FollowUp.next_date))
         .where(FollowUp.author_id.in_(access.led_people(manager)),
-               FollowUp.next_date.is_not(None), FollowUp.next_date < today,
-               _planned_not_superseded())
+               FollowUp.next_date.is_not(None), FollowUp.next_date < today, still_the_plan())
         .group_by(FollowUp.author_id)).all()
     if not rows:
         return []
@@ -66,19 +41,12 @@ def overdue_by_person(manager: User, today: date) -> list[Overdue]:
 def a_deals_without_next_step(manager: User, today: date, limit: int = 20) -> list[Deal]:
     """Open A deals of the manager's people whose customer has no next step planned from
     today on (never followed up, no next date, or a next date that has passed)."""
-    ranked = (select(FollowUp.customer_id, FollowUp.next_date, func.row_number().over(
-        partition_by=FollowUp.customer_id,
-        order_by=(FollowUp.occurred_at.desc(), FollowUp.id.desc())).label("rank"))
-        .where(FollowUp.customer_id.in_(
-            select(Deal.customer_id).where(Deal.owner_id.in_(access.led_people(manager)),
-                                           Deal.grade == Grade.A,
-                                           Deal.stage.in_(OPEN_STAGES))))
-        .subquery())
+    open_a = select(Deal).where(Deal.owner_id.in_(access.led_people(manager)),
+                                Deal.grade == Grade.A, Deal.stage.in_(OPEN_STAGES))
+    ranked = ranked_follow_ups(open_a.with_only_columns(Deal.customer_id))
     planned = select(ranked.c.customer_id).where(ranked.c.rank == 1,
                                                  ranked.c.next_date >= today)
     return list(db.session.scalars(
-        select(Deal).where(Deal.owner_id.in_(access.led_people(manager)),
-                           Deal.grade == Grade.A, Deal.stage.in_(OPEN_STAGES),
-                           Deal.customer_id.not_in(planned))
+        open_a.where(Deal.customer_id.not_in(planned))
         .options(joinedload(Deal.customer), joinedload(Deal.owner))
         .order_by(Deal.expected_close.is_(None), Deal.expected_close, Deal.id).limit(limit)))

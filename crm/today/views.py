@@ -34,7 +34,7 @@ def _team_attention(today) -> dict | None:
     if not access.may_review_recordings(current_user):
         return None
     return {
-        "waiting": attention.recordings_waiting(current_user),
+        "waiting": worklist.waiting(current_user),
         "reviewed_today": worklist.finished_since(current_user, clock.local_midnight()),
         "review_target": rules_for(current_user).daily_review_target,
         "rechecks": worklist.rechecks_due(current_user, today),
