@@ -83,6 +83,9 @@ class Customer(db.Model):
     organisation: Mapped[str | None] = mapped_column(String(150))
     gender: Mapped[Gender | None] = mapped_column(enum_column(Gender, name="gender"))
     birthday: Mapped[date | None] = mapped_column(Date)
+    # A lunar (农历) birthday is stored as the solar date of birth and recurs on the lunar
+    # calendar (crm.birthdays).
+    birthday_lunar: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     age: Mapped[int | None] = mapped_column(Integer)
     phone: Mapped[str | None] = mapped_column(String(40))
     # E.164 and an extension, "+862155556666;ext=8" (crm.customers.phones).
@@ -149,6 +152,8 @@ class Contact(db.Model):
     email: Mapped[str | None] = mapped_column(String(254))
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
+    birthday: Mapped[date | None] = mapped_column(Date)
+    birthday_lunar: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
 

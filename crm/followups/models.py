@@ -18,11 +18,12 @@ class FollowUpKind(enum.StrEnum):
     MEETING = "meeting"
     MESSAGE = "message"
     NOTE = "note"
+    REVISIT = "revisit"  # after-sales (回访): fulfils the customer's next planned revisit
 
 
 KIND_LABELS = {FollowUpKind.VISIT: _l("Visit"), FollowUpKind.CALL: _l("Phone call"),
                FollowUpKind.MEETING: _l("Meeting"), FollowUpKind.MESSAGE: _l("Text message"),
-               FollowUpKind.NOTE: _l("Note")}
+               FollowUpKind.NOTE: _l("Note"), FollowUpKind.REVISIT: _l("After-sales revisit")}
 
 
 class FollowUp(db.Model):
@@ -74,3 +75,25 @@ class Companion(db.Model):
 
     follow_up: Mapped[FollowUp] = relationship(back_populates="companions")
     user = relationship("User")
+
+
+class Revisit(db.Model):
+    """A planned after-sales revisit (回访): due on a date, done by a follow-up of kind revisit."""
+
+    __tablename__ = "revisits"
+    __table_args__ = (Index("ix_revisits_customer_due", "customer_id", "due_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"))
+    # What planned it: "won_deal", "complaint", … (areas name their own reasons).
+    reason: Mapped[str] = mapped_column(String(20))
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    # Unique: planning the same revisit twice (a job run again) keeps one.
+    plan_key: Mapped[str] = mapped_column(String(120), unique=True)
+    done_follow_up_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follow_ups.id", ondelete="SET NULL"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer = relationship("Customer")

@@ -5,10 +5,30 @@ from sqlalchemy import func, select, update
 from crm.clock import utcnow
 from crm.extensions import db
 from crm.notifications.models import Notification, NotificationKind
+from crm.sql import insert_or_ignore
 
 
-def notify(user_id: int, kind: NotificationKind, *, review_id: int | None = None) -> None:
-    db.session.add(Notification(user_id=user_id, kind=kind, review_id=review_id))
+def notify(user_id: int, kind: NotificationKind, *, dedupe_key: str, link: str | None = None,
+           params: dict | None = None, customer_id: int | None = None,
+           deal_id: int | None = None, review_id: int | None = None) -> bool:
+    """Notify one person once per `dedupe_key`; True when this call created the row."""
+    result = db.session.execute(insert_or_ignore(Notification, ["dedupe_key"]).values(
+        user_id=user_id, kind=kind.value, dedupe_key=dedupe_key, link=link, params=params,
+        customer_id=customer_id, deal_id=deal_id, review_id=review_id, created_at=utcnow())
+        .returning(Notification.id))
+    return result.first() is not None
+
+
+def notify_from(rows, columns: list[str]) -> int:
+    """Set-based: INSERT INTO notifications (columns) SELECT … skipping known dedupe keys.
+
+    `rows` is a select whose result columns match `columns` (which must include user_id,
+    kind, dedupe_key and created_at). One statement, whatever the number of rows; returns
+    how many it created.
+    """
+    statement = (insert_or_ignore(Notification, ["dedupe_key"]).from_select(columns, rows)
+                 .returning(Notification.id))
+    return len(db.session.execute(statement).all())
 
 
 def unread_count_column(user_id_column):

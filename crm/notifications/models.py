@@ -1,10 +1,14 @@
-"""Notifications: a row per person per event, counted in the navigation until read."""
+"""Notifications: a row per person per event, counted in the navigation until read.
+
+Every row has a dedupe key unique in the table (kind, subject, recipient and the local date
+or episode), so a sweep that runs twice, or two workers at once, notifies once.
+"""
 
 import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.clock import utcnow
@@ -13,6 +17,8 @@ from crm.extensions import db
 
 
 class NotificationKind(enum.StrEnum):
+    """Values are at most 20 characters (the column's length). Areas add their kinds here."""
+
     REVIEW_FINISHED = "review_finished"
     REVIEW_REPLY = "review_reply"
     REVIEW_ACKNOWLEDGED = "review_acknowledged"
@@ -33,6 +39,15 @@ class Notification(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[NotificationKind] = mapped_column(
         enum_column(NotificationKind, name="notification_kind"))
+    # "<kind>:<subject>:<recipient>:<local date or episode>"; unique, so inserts are idempotent.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True, index=True)
+    # Where the notification leads (a path inside the app) and what its text needs.
+    link: Mapped[str | None] = mapped_column(String(300))
+    params: Mapped[dict | None] = mapped_column(JSON)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    deal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deals.id", ondelete="CASCADE"), index=True)
     review_id: Mapped[int | None] = mapped_column(
         ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -147,7 +147,9 @@ def finish_review(review: Review) -> None:
                              items="、".join(missing)))
     review.status = ReviewStatus.FINISHED
     review.finished_at = utcnow()
-    notify(review.rep_id, NotificationKind.REVIEW_FINISHED, review_id=review.id)
+    notify(review.rep_id, NotificationKind.REVIEW_FINISHED, review_id=review.id,
+           dedupe_key=f"review_finished:{review.id}:{review.rep_id}",
+           link=f"/reviews/{review.id}")
     db.session.flush()
 
 
@@ -165,7 +167,9 @@ def reply_to(review: Review, comment: ReviewComment, rep: User, text: str) -> No
     comment.reply = text.strip()
     comment.replied_at = utcnow()
     if first:
-        notify(review.reviewer_id, NotificationKind.REVIEW_REPLY, review_id=review.id)
+        notify(review.reviewer_id, NotificationKind.REVIEW_REPLY, review_id=review.id,
+               dedupe_key=f"review_reply:{comment.id}:{review.reviewer_id}",
+               link=f"/reviews/{review.id}")
     db.session.flush()
 
 
@@ -175,7 +179,9 @@ def acknowledge(review: Review, rep: User) -> None:
     if review.acknowledged_at is None:
         review.acknowledged_at = utcnow()
         review.read_at = review.read_at or review.acknowledged_at
-        notify(review.reviewer_id, NotificationKind.REVIEW_ACKNOWLEDGED, review_id=review.id)
+        notify(review.reviewer_id, NotificationKind.REVIEW_ACKNOWLEDGED, review_id=review.id,
+               dedupe_key=f"review_acknowledged:{review.id}:{review.reviewer_id}",
+               link=f"/reviews/{review.id}")
         db.session.flush()
 
 
