@@ -537,3 +537,76 @@ def get_visible_or_404(scope: Select, model, object_id: int):
     if obj is None:
         abort(404)
     return obj
+
+
+# --- routing and the ideal customer profile (issue 19) ---
+
+def may_manage_routing(user: User) -> bool:
+    """Managers set their teams' routing rules and profile, preview and rebalance; admins
+    anywhere."""
+    return leads_teams(user) or may_administer(user)
+
+
+def routing_teams(user: User) -> Select:
+    """Teams whose routing the user manages: a manager's tree, every team for an admin."""
+    if may_administer(user):
+        return select(Team)
+    if leads_teams(user) and user.team is not None:
+        return select(Team).where(Team.id.in_(team_subtree_ids(user.team)))
+    return select(Team).where(Team.id.is_(None))
+
+
+def routing_team_or_404(user: User, team_id: int) -> Team:
+    if not may_manage_routing(user):
+        abort(403)
+    return get_visible_or_404(routing_teams(user), Team, team_id)
+
+
+def may_route_new_customers(user: User) -> bool:
+    """Office and admin register and import customers and may send them through a team's
+    rules."""
+    return sees_every_team(user)
+
+
+def route_targets(user: User) -> Select:
+    """Teams whose rules a registration or import by `user` may use."""
+    if may_route_new_customers(user):
+        return select(Team).order_by(Team.path)
+    return select(Team).where(Team.id.is_(None))
+
+
+def routing_people(team: Team) -> Select:
+    """Who routing may give a team's leads to: the active reps of the team and the teams
+    below it (away and full reps are passed over by routing itself, which says why)."""
+    return select(User).where(User.active.is_(True), User.role == Role.REP,
+                              User.team_id.in_(team_subtree_ids(team))).order_by(User.id)
+
+
+def routing_managers(team: Team) -> Select:
+    """Ids of the active managers nearest above (or in) the team: they hear of leads
+    nobody could take."""
+    ancestor_ids = [int(part) for part in team.path.strip("/").split("/") if part]
+    depth = {team_id: index for index, team_id in enumerate(ancestor_ids)}
+    managers = list(db.session.execute(
+        select(User.id, User.team_id).where(User.active.is_(True), User.role == Role.MANAGER,
+                                            User.team_id.in_(ancestor_ids))).all())
+    if not managers:
+        return select(User.id).where(User.id.is_(None))
+    nearest = max(depth[team_id] for _id, team_id in managers)
+    ids = [user_id for user_id, team_id in managers if depth[team_id] == nearest]
+    return select(User.id).where(User.id.in_(ids))
+
+
+def profile_team_id(user: User) -> int | None:
+    """Whose ideal customer profile a user's fit scores use: their team's, or the nearest
+    team above with one (office and admin without a team: none)."""
+    from crm.routing.models import ProfileCriterion
+
+    if user.team is None:
+        return None
+    ancestor_ids = [int(part) for part in user.team.path.strip("/").split("/") if part]
+    with_profile = set(db.session.scalars(
+        select(ProfileCriterion.team_id).where(ProfileCriterion.team_id.in_(ancestor_ids))
+        .distinct()))
+    return next((team_id for team_id in reversed(ancestor_ids) if team_id in with_profile),
+                None)

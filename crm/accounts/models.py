@@ -3,11 +3,11 @@
 import enum
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, MappedColumn, mapped_column, relationship
 
 from crm.clock import utcnow
@@ -110,6 +110,11 @@ class User(UserMixin, db.Model):
     # Used to route new leads: comma-separated industries and a customer size band.
     specialty_industries: Mapped[str | None] = mapped_column(Text)
     specialty_size_band: Mapped[str | None] = mapped_column(String(20))
+    # Routing (crm.routing): comma-separated regions, away until (inclusive), and the
+    # routing turn of the last lead this user was given (ties go to the longest waiting).
+    specialty_regions: Mapped[str | None] = mapped_column(Text)
+    away_until: Mapped[date | None] = mapped_column(Date)
+    routed_turn: Mapped[int | None] = mapped_column(Integer)
 
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

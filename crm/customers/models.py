@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.clock import utcnow
@@ -35,6 +35,7 @@ class OwnershipChange(enum.StrEnum):
     EXPIRY = "expiry"
     TRANSFER = "transfer"
     HANDOVER = "handover"
+    ROUTE = "route"
 
 
 KIND_LABELS = {CustomerKind.PERSON: _l("Person"), CustomerKind.ORGANISATION: _l("Organisation")}
@@ -47,6 +48,7 @@ CHANGE_LABELS = {
     OwnershipChange.EXPIRY: _l("Protection ended; back to the pool"),
     OwnershipChange.TRANSFER: _l("Transferred"),
     OwnershipChange.HANDOVER: _l("Handed over"),
+    OwnershipChange.ROUTE: _l("Assigned by routing"),
 }
 
 # Notes kept in Text columns (needs, pain points…) have no length in the table: forms and the
@@ -170,6 +172,8 @@ class OwnershipEvent(db.Model):
     to_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(String(300))
+    # Why routing chose the new owner (crm.routing.routing.explain renders it).
+    routing: Mapped[dict | None] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     from_user = relationship("User", foreign_keys=[from_user_id])
