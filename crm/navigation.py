@@ -41,6 +41,8 @@ NAV_ITEMS = [
     NavItem("reviews.index", _l("Recording reviews"), "reviews",
             shown_to=access.may_use_reviews, badge=True,
             phone_label=lazy_pgettext("bottom navigation", "Reviews")),
+    NavItem("routing.index", _l("Routing"), "teams", shown_to=access.may_manage_routing,
+            phone=False),
     NavItem("reviews.rubric", _l("Review rubric"), "edit", shown_to=access.may_edit_rubric,
             phone=False, admin=True),
     NavItem("admin.users", _l("Users"), "users", shown_to=access.may_administer, phone=False,

@@ -111,6 +111,9 @@ NEW_CUSTOMER_FIELDS = ("kind", "name", "organisation", "phone", "wechat", "tier"
                        "recording_consent")
 NewCustomerForm = _form_class("NewCustomerForm", NEW_CUSTOMER_FIELDS, {
     "owner_id": SelectField(_l("Owner"), coerce=optional_int, validate_choice=False),
+    # Office and admin may instead send the new customer through a team's routing rules.
+    "route_team_id": SelectField(_l("Or route by the rules of team"), coerce=optional_int,
+                                 validate_choice=False),
 })
 
 

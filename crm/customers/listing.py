@@ -11,10 +11,12 @@ from crm.accounts.models import User
 from crm.clock import utcnow
 from crm.customers.models import Customer, Tag, Tier, customer_tags
 from crm.customers.search import apply_search
+from crm.routing.fit import fit_column
 
 TAB_LABELS = {"mine": _l("Mine"), "team": _l("Team"), "pool": _l("Pool"), "all": _l("All")}
 FILTER_FIELDS = ("q", "tier", "industry", "region", "size_band", "tag", "owner_id",
-                 "silent_days", "expiring")
+                 "silent_days", "expiring", "fit_min", "sort")
+SORTS = ("", "fit")  # newest first, or best fit first (crm.routing.fit)
 
 
 @dataclass
@@ -29,6 +31,8 @@ class ListParams:
     owner_id: int | None = None
     silent_days: int | None = None
     expiring: bool = False
+    fit_min: int | None = None
+    sort: str = ""
 
     @classmethod
     def from_args(cls, args, user: User) -> "ListParams":
@@ -46,14 +50,17 @@ class ListParams:
                    size_band=(args.get("size_band") or "").strip()[:20],
                    tag=(args.get("tag") or "").strip()[:40],
                    owner_id=number("owner_id"), silent_days=number("silent_days"),
-                   expiring=args.get("expiring") == "1")
+                   expiring=args.get("expiring") == "1",
+                   fit_min=min(number("fit_min"), 100) if number("fit_min") else None,
+                   sort=args.get("sort") if args.get("sort") in SORTS else "")
 
     def as_args(self) -> dict:
         """The non-empty parameters, for links (load more, export) that keep the filters."""
         values = {"tab": self.tab, "q": self.q, "tier": self.tier, "industry": self.industry,
                   "region": self.region, "size_band": self.size_band, "tag": self.tag,
                   "owner_id": self.owner_id, "silent_days": self.silent_days,
-                  "expiring": "1" if self.expiring else ""}
+                  "expiring": "1" if self.expiring else "", "fit_min": self.fit_min,
+                  "sort": self.sort}
         return {k: v for k, v in values.items() if v not in ("", None)}
 
 
@@ -79,4 +86,6 @@ def customer_query(user: User, params: ListParams) -> Select:
     if params.expiring:
         query = query.where(Customer.protected_until.is_not(None),
                             Customer.protected_until <= utcnow() + timedelta(days=7))
+    if params.fit_min:
+        query = query.where(fit_column(access.profile_team_id(user)) >= params.fit_min)
     return query

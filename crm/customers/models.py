@@ -5,7 +5,7 @@ from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.clock import utcnow
 from crm.columns import UTCDateTime, enum_column
@@ -131,6 +131,9 @@ class Customer(db.Model):
         back_populates="customer", cascade="all, delete-orphan",
         order_by="(Contact.is_primary.desc(), Contact.id)")
     tags: Mapped[list[Tag]] = relationship(secondary=customer_tags, order_by=Tag.name)
+
+    # The fit score (0–100) a list query asks for (crm.routing.fit.fit_column); else None.
+    fit: Mapped[int | None] = query_expression()
 
     __mapper_args__ = {"version_id_col": version}
 

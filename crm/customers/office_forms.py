@@ -25,4 +25,16 @@ class ImportForm(FlaskForm):
 
 
 class ConfirmImportForm(FlaskForm):
-    """Only the CSRF token: what to import waits on the server."""
+    """What to import waits on the server; the form carries the CSRF token and, for a file
+    going to the pool, whether a team's routing rules hand the customers out instead."""
+
+    route_team_id = SelectField(
+        _l("Route the imported customers"), coerce=optional_int, validate_choice=False,
+        description=_l("By the team's routing rules: each goes to the eligible rep with the "
+                       "least open work; those nobody can take stay in the pool."))
+
+    def __init__(self, *args, teams=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.route_team_id.choices = choices(
+            [("", _l("No: leave them in the public pool"))]
+            + [(team.id, team.name) for team in teams])

@@ -45,6 +45,7 @@ from crm.customers.office_forms import ConfirmImportForm, ImportForm
 from crm.errors import DomainError, render_error
 from crm.extensions import db
 from crm.htmx import redirect_after_post, render_page
+from crm.routing.routing import route_customers
 from crm.saving import run_change, save_form
 
 bp = Blueprint("customer_office", __name__, url_prefix="/customers")
@@ -88,6 +89,11 @@ def _import_form(**kwargs) -> ImportForm:
 def _upload_page(form: ImportForm, status: int = 200):
     return render_page("customers/import.html", form=form, columns=COLUMNS,
                        max_rows=MAX_ROWS, status=status)
+
+
+def _route_teams() -> list:
+    """Teams whose routing rules may hand out an import's customers."""
+    return list(db.session.scalars(access.route_targets(current_user)))
 
 
 def _chosen_owner(owner_id: int | None) -> User | None:
@@ -144,7 +150,8 @@ def preview(token: str):
         "customers/import_preview.html", preview=found, owner=owner, counts=counts,
         problems=found.problems()[:PREVIEW_PROBLEM_ROWS],
         importable=found.importable()[:PREVIEW_IMPORTABLE_ROWS],
-        over_limit=owner_load_warning(owner, counts["ok"]), form=ConfirmImportForm(),
+        over_limit=owner_load_warning(owner, counts["ok"]),
+        form=ConfirmImportForm(teams=_route_teams()),
         row_message=row_message, duplicate_message=duplicate_message)
 
 
@@ -154,9 +161,23 @@ def confirm(token: str):
     found = load_preview(current_user, token, take=True)
     if found is None:
         return _expired()
+    form = ConfirmImportForm(teams=_route_teams())
+    route_team = next((team for team in _route_teams()
+                       if team.id == form.route_team_id.data), None)
+
+    def import_and_route():
+        result = import_rows(found, current_user)
+        if route_team is not None and found.owner_id is None:
+            result.routed = sum(1 for decision in route_customers(
+                result.imported, route_team, current_user) if decision.owner is not None)
+        return result
+
     def imported(result):
         flash(ngettext("%(num)d customer imported.", "%(num)d customers imported.",
                        len(result.imported)), "success")
+        if getattr(result, "routed", None) is not None:
+            flash(_("%(routed)d of them were routed to reps of %(team)s.",
+                    routed=result.routed, team=route_team.name), "success")
         if result.skipped:
             flash(ngettext("%(num)d row was not imported: the customer was added by someone "
                            "else after the check.",
@@ -166,7 +187,7 @@ def confirm(token: str):
         return redirect_after_post(url_for("customers.index", tab=tab))
 
     try:
-        return run_change(lambda: import_rows(found, current_user), done=imported,
+        return run_change(import_and_route, done=imported,
                           refused_url=url_for(".new_import"))
     except Exception:
         db.session.rollback()

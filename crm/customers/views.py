@@ -3,8 +3,8 @@
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from crm import access, clock
 from crm.accounts.models import User
@@ -49,6 +49,9 @@ from crm.navigation import safe_next_url
 from crm.pagination import keyset_page
 from crm.pipeline.listing import customer_deals
 from crm.pipeline.models import OPEN_STAGES
+from crm.routing.fit import fit_column
+from crm.routing.lookalikes import card_extras
+from crm.routing.routing import route_customers
 from crm.saving import run_change, save_form, saved_and_go
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
@@ -87,12 +90,20 @@ def _filter_options() -> dict:
 @bp.get("")
 def index():
     params = ListParams.from_args(request.args, current_user)
-    query = customer_query(current_user, params).options(joinedload(Customer.owner),
-                                                         selectinload(Customer.tags))
-    page = keyset_page(query, [Customer.id.desc()], request.args.get("after"), PAGE_SIZE)
+    profile_team_id = access.profile_team_id(current_user)
+    fit = fit_column(profile_team_id)
+    query = customer_query(current_user, params).options(
+        joinedload(Customer.owner), selectinload(Customer.tags), with_expression(Customer.fit, fit))
+    if params.sort == "fit":
+        page = keyset_page(query, [func.coalesce(fit, -1).desc(), Customer.id.desc()],
+                           request.args.get("after"), PAGE_SIZE,
+                           key=lambda c: [-1 if c.fit is None else c.fit, c.id])
+    else:
+        page = keyset_page(query, [Customer.id.desc()], request.args.get("after"), PAGE_SIZE)
     may_transfer = access.may_transfer(current_user)
     context = {"page": page, "params": params, "tabs": access.list_tabs(current_user),
-               "tab_labels": TAB_LABELS, "may_transfer": may_transfer}
+               "tab_labels": TAB_LABELS, "may_transfer": may_transfer,
+               "fit_available": profile_team_id is not None}
     if is_fragment_request():
         return render_page("customers/index.html", "customers/_rows.html", **context)
     owners = _assignable_users() if access.looks_across_people(current_user) else []
@@ -110,7 +121,22 @@ def _new_form(**kwargs) -> NewCustomerForm:
     owners = _assignable_users()
     form.owner_id.choices = choices([("", _("Nobody: the public pool"))]
                                     + [(u.id, u.name) for u in owners])
+    form.route_team_id.choices = choices(
+        [("", _("No routing"))] + [(t.id, t.name) for t in _route_teams()])
     return form
+
+
+def _route_teams() -> list:
+    return list(db.session.scalars(access.route_targets(current_user)))
+
+
+def _chosen_route_team(team_id: int | None):
+    if not team_id:
+        return None
+    team = next((t for t in _route_teams() if t.id == team_id), None)
+    if team is None:
+        raise DomainError(_("Choose a team from the list."), field="route_team_id")
+    return team
 
 
 @bp.get("/new")
@@ -125,11 +151,15 @@ def create():
 
     def add():
         values = {name: getattr(form, name).data for name in form.data
-                  if name not in ("csrf_token", "owner_id", "tags")}
-        owner = _chosen_owner(form.owner_id.data)
+                  if name not in ("csrf_token", "owner_id", "tags", "route_team_id")}
+        route_team = _chosen_route_team(form.route_team_id.data)
+        owner = None if route_team else _chosen_owner(form.owner_id.data)
         protection = {"protection_days": pool.pool_rules(owner)[0]} if owner else {}
-        return create_customer(values, current_user, owner=owner,
-                               tags=parse_tags(form.tags.data), **protection)
+        customer = create_customer(values, current_user, owner=owner,
+                                   tags=parse_tags(form.tags.data), **protection)
+        if route_team is not None:
+            route_customers([customer.id], route_team, current_user)
+        return customer
 
     return save_form(
         form, add,
@@ -191,6 +221,7 @@ def _card_context(customer: Customer) -> dict:
         "open_deals": [deal for deal in deals["deals"] if deal.stage in OPEN_STAGES],
         "today": clock.local_today(),
         "release_form": ReleaseForm(),
+        **card_extras(current_user, customer, entries, deals["deals"]),
         **deals,
     }
 
