@@ -3,6 +3,7 @@ signing in. A honeypot field catches bots, Redis counts submissions per address 
 form, a lead that matches an existing customer creates nothing (like any creation), and a
 new one is routed by the team's rules at once."""
 
+from flask import current_app
 from sqlalchemy import select
 
 from crm.accounts.models import Team
@@ -28,10 +29,12 @@ def team_of_token(token: str) -> Team | None:
 
 def over_rate_limit(team_id: int, address: str) -> bool:
     """Count this submission; True when the address or the form is over its limit."""
+    config = current_app.config
     redis = get_redis()
     pipe = redis.pipeline(transaction=True)
-    keys = ((f"crm:leadform:{team_id}:ip:{address}", PER_ADDRESS),
-            (f"crm:leadform:{team_id}:all", PER_FORM))
+    keys = ((f"crm:leadform:{team_id}:ip:{address}",
+             tuple(config.get("LEAD_FORM_PER_ADDRESS", PER_ADDRESS))),
+            (f"crm:leadform:{team_id}:all", tuple(config.get("LEAD_FORM_PER_FORM", PER_FORM))))
     for key, (_limit, window) in keys:
         pipe.set(key, 0, ex=window, nx=True)  # the window starts with the first submission
         pipe.incr(key)
