@@ -213,13 +213,26 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
     check.visit("review-sheet", "/pipeline/sheet")
     check.visit("review-queue", "/reviews")
     check.visit("review", f"/reviews/{review.id}")
+    check.visit("routing", f"/routing/teams/{world.teams.sh1}")
 
     check.sign_in(world.admin.email)
     check.visit("admin-users", "/admin/users")
+    check.visit("lead-form", _lead_form_url(app, world))
 
     assert len(check.checked) >= 12
     assert check.errors == [], check.errors
     assert not check.findings, "\n\n".join(check.findings)
+
+
+def _lead_form_url(app, world) -> str:
+    """The public lead form of a team (opened for the check; the page needs no sign-in)."""
+    from crm.accounts.models import Team
+    from crm.routing.setup import renew_lead_form
+
+    with app.app_context():
+        token = renew_lead_form(db.session.get(Team, world.teams.sh1))
+        db.session.commit()
+    return f"/leads/{token}"
 
 
 def _score_of(app, review_id: int, key: str):
