@@ -19,7 +19,6 @@
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from crm import access
 from crm.accounts.models import Team, User
