@@ -71,6 +71,9 @@ def main() -> None:
                 db.session.commit()
 
             _timed("profile saved, every customer rescored", rescore_all)
+            if db.engine.dialect.name == "postgresql":
+                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                    c.exec_driver_sql("ANALYZE customer_fits")
 
             def rescore_one():
                 customer = db.session.scalar(select(Customer).limit(1))

@@ -11,7 +11,7 @@ from crm.accounts.models import User
 from crm.clock import utcnow
 from crm.customers.models import Customer, Tag, Tier, customer_tags
 from crm.customers.search import apply_search
-from crm.routing.fit import fit_column
+from crm.routing.fit import fit_at_least
 
 TAB_LABELS = {"mine": _l("Mine"), "team": _l("Team"), "pool": _l("Pool"), "all": _l("All")}
 FILTER_FIELDS = ("q", "tier", "industry", "region", "size_band", "tag", "owner_id",
@@ -87,5 +87,5 @@ def customer_query(user: User, params: ListParams) -> Select:
         query = query.where(Customer.protected_until.is_not(None),
                             Customer.protected_until <= utcnow() + timedelta(days=7))
     if params.fit_min:
-        query = query.where(fit_column(access.profile_team_id(user)) >= params.fit_min)
+        query = query.where(fit_at_least(access.profile_team_id(user), params.fit_min))
     return query

@@ -3,7 +3,7 @@
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from crm import access, clock
@@ -49,7 +49,7 @@ from crm.navigation import safe_next_url
 from crm.pagination import keyset_page
 from crm.pipeline.listing import customer_deals
 from crm.pipeline.models import OPEN_STAGES
-from crm.routing.fit import fit_column
+from crm.routing.fit import by_fit, fit_column
 from crm.routing.lookalikes import card_extras
 from crm.routing.routing import route_customers
 from crm.saving import run_change, save_form, saved_and_go
@@ -91,14 +91,15 @@ def _filter_options() -> dict:
 def index():
     params = ListParams.from_args(request.args, current_user)
     profile_team_id = access.profile_team_id(current_user)
-    fit = fit_column(profile_team_id)
-    query = customer_query(current_user, params).options(
-        joinedload(Customer.owner), selectinload(Customer.tags), with_expression(Customer.fit, fit))
-    if params.sort == "fit":
-        page = keyset_page(query, [func.coalesce(fit, -1).desc(), Customer.id.desc()],
-                           request.args.get("after"), PAGE_SIZE,
-                           key=lambda c: [-1 if c.fit is None else c.fit, c.id])
+    query = customer_query(current_user, params).options(joinedload(Customer.owner),
+                                                         selectinload(Customer.tags))
+    if params.sort == "fit" and profile_team_id is not None:
+        # Walks the (team, score, customer) index from the best fit down.
+        query, orderings = by_fit(query, profile_team_id)
+        page = keyset_page(query, orderings, request.args.get("after"), PAGE_SIZE,
+                           key=lambda c: [c.fit, c.id])
     else:
+        query = query.options(with_expression(Customer.fit, fit_column(profile_team_id)))
         page = keyset_page(query, [Customer.id.desc()], request.args.get("after"), PAGE_SIZE)
     may_transfer = access.may_transfer(current_user)
     context = {"page": page, "params": params, "tabs": access.list_tabs(current_user),

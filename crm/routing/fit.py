@@ -15,7 +15,7 @@ customer when a team's profile changes.
 """
 
 from sqlalchemy import Integer, and_, cast, delete, event, func, insert, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, with_expression
 
 from crm.customers.models import Customer
 from crm.extensions import db
@@ -110,6 +110,23 @@ def fit_column(team_id: int | None):
     return (select(CustomerFit.score)
             .where(CustomerFit.team_id == team_id, CustomerFit.customer_id == Customer.id)
             .scalar_subquery())
+
+
+def by_fit(query, team_id: int):
+    """A customer query joined to its fits against the team's profile, with the orderings
+    for best fit first (keyset by score, then id)."""
+    query = (query.join(CustomerFit, and_(CustomerFit.team_id == team_id,
+                                          CustomerFit.customer_id == Customer.id))
+             .options(with_expression(Customer.fit, CustomerFit.score)))
+    return query, [CustomerFit.score.desc(), CustomerFit.customer_id.desc()]
+
+
+def fit_at_least(team_id: int | None, score: int):
+    """A condition on Customer: its fit against the team's profile is at least `score`."""
+    if team_id is None:
+        return literal(False)
+    return Customer.id.in_(select(CustomerFit.customer_id).where(
+        CustomerFit.team_id == team_id, CustomerFit.score >= score))
 
 
 def fit_of(team_id: int | None, customer_id: int) -> int | None:
