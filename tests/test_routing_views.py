@@ -297,3 +297,24 @@ def test_a_known_customer_through_the_lead_form_creates_nothing_and_reveals_noth
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "Thank you" in body and "张三" not in body
     assert _lead_count(app, "张三的同事") == 0
+
+
+def test_a_saved_profile_is_scored_by_the_worker(app, world, login_as, make_customer):
+    from crm.queue import make_worker
+    from crm.routing.models import CustomerFit
+
+    customer = make_customer(None, name="画像客户", industry="制造业", size_band="large")
+    manager = login_as("manager")
+    response = manager.post_form(f"/routing/teams/{world.teams.sh1}/profile",
+                                 {"profile-industry": "制造业:3, 医疗:2",
+                                  "profile-size_band": "large:1", "profile-tier": "key:1"})
+    assert response.status_code == 303
+    page = manager.get(f"/routing/teams/{world.teams.sh1}", headers=EN).get_data(as_text=True)
+    assert "制造业:3, 医疗:2" in page and "large:1" in page
+    make_worker(app, simple=True).work(burst=True)
+    with app.app_context():
+        assert db.session.scalar(select(CustomerFit.score).where(
+            CustomerFit.team_id == world.teams.sh1, CustomerFit.customer_id == customer)) == 80
+    bad = manager.post_form(f"/routing/teams/{world.teams.sh1}/profile",
+                            {"profile-industry": "制造业", "profile-tier": "vip:1"}, headers=EN)
+    assert bad.status_code == 422 and "value:weight" in bad.get_data(as_text=True)

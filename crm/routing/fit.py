@@ -11,15 +11,17 @@ as a share of that, rounded: 100 × matched ÷ best.
 Scores live in customer_fits (team, customer, score) and are rewritten by one DELETE and
 one INSERT … SELECT: for the customers a flush created or whose profile fields changed
 (a session hook, so every way of saving a customer keeps its score current), or for every
-customer when a team's profile changes.
+customer when a team's profile changes (the worker's job crm.routing.jobs.rescore_team:
+about 1–3 s at 100,000 customers, too long to keep a request waiting).
 """
 
-from sqlalchemy import Integer, and_, cast, delete, event, func, insert, literal, or_, select
+from sqlalchemy import Integer, and_, cast, delete, event, func, literal, or_, select
 from sqlalchemy.orm import Session, with_expression
 
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.routing.models import CustomerFit, ProfileCriterion, ProfileField
+from crm.sql import insert_or_ignore
 
 # The fields a profile weighs, and so the changes that move a score.
 FIELDS = {ProfileField.INDUSTRY: Customer.industry, ProfileField.SIZE_BAND: Customer.size_band,
@@ -62,7 +64,10 @@ def _scores(customer_condition=None, team_id: int | None = None):
 
 
 def _insert(query):
-    return insert(CustomerFit).from_select(["team_id", "customer_id", "score"], query)
+    # A row another transaction wrote meanwhile (a customer saved while a team is rescored)
+    # was computed from the same profile: keep it.
+    return insert_or_ignore(CustomerFit, ["team_id", "customer_id"]).from_select(
+        ["team_id", "customer_id", "score"], query)
 
 
 def refresh_team(team_id: int) -> None:
@@ -143,8 +148,10 @@ def profile_of(team_id: int) -> list[ProfileCriterion]:
                   ProfileCriterion.value)))
 
 
-def set_profile(team_id: int, criteria: list[tuple[str, str, int]]) -> None:
-    """Replace the team's profile with (field, value, weight) rows and rescore everyone."""
+def set_profile(team_id: int, criteria: list[tuple[str, str, int]], *,
+                rescore: bool = True) -> None:
+    """Replace the team's profile with (field, value, weight) rows and rescore everyone
+    (or leave that to crm.routing.jobs.rescore_team: `rescore=False`)."""
     db.session.execute(delete(ProfileCriterion).where(ProfileCriterion.team_id == team_id))
     seen = set()
     for field, value, weight in criteria:
@@ -155,6 +162,7 @@ def set_profile(team_id: int, criteria: list[tuple[str, str, int]]) -> None:
         db.session.add(ProfileCriterion(team_id=team_id, field=ProfileField(field),
                                         value=value.strip(), weight=weight))
     db.session.flush()
-    refresh_team(team_id)
+    if rescore:
+        refresh_team(team_id)
 
 

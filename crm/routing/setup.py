@@ -12,6 +12,7 @@ from crm.customers.forms import SIZE_BAND_LABELS
 from crm.customers.models import Tier
 from crm.errors import DomainError
 from crm.extensions import db
+from crm.queue import enqueue_after_commit
 from crm.routing import fit
 from crm.routing.models import BalanceBy, ProfileField, RoutingRule, TeamRouting
 from crm.routing.routing import split_values
@@ -131,7 +132,9 @@ def profile_texts(team_id: int) -> dict[str, str]:
 
 
 def save_profile(team: Team, texts: dict[str, str]) -> None:
-    fit.set_profile(team.id, parse_profile(texts))
+    """Save the profile; the worker rescores every customer once it is committed."""
+    fit.set_profile(team.id, parse_profile(texts), rescore=False)
+    enqueue_after_commit("crm.routing.jobs.rescore_team", team.id)
 
 
 # People ------------------------------------------------------------------------------------

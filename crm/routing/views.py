@@ -219,8 +219,9 @@ def update_profile(team_id: int):
     texts = {name: form[name].data for name in PROFILE_FIELD_LABELS}
     return save_form(form, lambda: setup.save_profile(team, texts),
                      page=lambda status: _page_with(team, status, profile_form=form),
-                     done=lambda _r: saved_and_go(_page_url(team, "profile"),
-                                                  _("Profile saved; fit scores updated.")))
+                     done=lambda _r: saved_and_go(
+                         _page_url(team, "profile"),
+                         _("Profile saved; fit scores are being updated.")))
 
 
 @bp.post("/teams/<int:team_id>/people/<int:user_id>")
