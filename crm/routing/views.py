@@ -24,7 +24,7 @@ from crm import access
 from crm.accounts.models import Team, User
 from crm.customers.forms import SIZE_BAND_LABELS
 from crm.extensions import db
-from crm.htmx import render_page
+from crm.htmx import redirect_after_post, render_page
 from crm.routing import balance, leads, routing, setup
 from crm.routing.forms import (
     ButtonForm,
@@ -282,7 +282,14 @@ def _lead_page(team: Team, form: LeadForm, status: int = 200, thanks: bool = Fal
 
 @public.get("/<token>")
 def lead_form(token: str):
-    return _lead_page(_lead_team_or_404(token), LeadForm())
+    team = _lead_team_or_404(token)
+    return _lead_page(team, LeadForm(), thanks=request.args.get("sent") == "1")
+
+
+def _thanked(token: str):
+    """POST/redirect/GET to the thanks: the same for a new lead, a known customer and a bot,
+    so the answer reveals nothing."""
+    return redirect_after_post(url_for("leads.lead_form", token=token, sent=1))
 
 
 @public.post("/<token>")
@@ -290,12 +297,11 @@ def submit_lead(token: str):
     team = _lead_team_or_404(token)
     form = LeadForm()
     if form.website.data:
-        # A bot filled the hidden field: thank it as if it worked, keep nothing.
-        return _lead_page(team, LeadForm(formdata=None), thanks=True)
+        return _thanked(token)  # a bot filled the hidden field: keep nothing
     if leads.over_rate_limit(team.id, request.remote_addr or "unknown"):
         form.form_errors.append(_("Too many messages from here. Please try again later."))
         return _lead_page(team, form, status=429)
     values = {name: form[name].data for name in ("name", "phone", "organisation", "needs")}
     return save_form(form, lambda: leads.receive_lead(team, values),
                      page=lambda status: _lead_page(team, form, status=status),
-                     done=lambda _id: _lead_page(team, LeadForm(formdata=None), thanks=True))
+                     done=lambda _id: _thanked(token))
