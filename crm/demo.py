@@ -78,6 +78,8 @@ def seed_demo() -> bool:
     db.session.commit()
     _seed_reviews(fake)
     db.session.commit()
+    _seed_routing(teams)
+    db.session.commit()
     return True
 
 
@@ -407,3 +409,20 @@ def _seed_deals(fake, rep, customers, now) -> None:
         deal.created_at = events[0].at
         deal.expected_close = (now + timedelta(days={Grade.A: 6, Grade.B: 13, Grade.C: 28}[
             deal.grade] + fake.random_int(-3, 3))).date()
+
+
+def _seed_routing(teams) -> None:
+    """Each team routes new leads to whoever has the fewest open customers, its regional
+    profile weighs industries, size and tier, and Shanghai 1 has a public lead form."""
+    from crm.routing import fit, setup
+
+    for key, team in teams.items():
+        if key in ("sh1", "hz", "sz"):
+            setup.save_rule(team, {"name": "制造业大客户", "industries": "制造业",
+                                   "size_bands": "large", "match_industry": True})
+            setup.save_rule(team, {"name": "全部线索"})
+    for key in ("east", "south"):
+        fit.set_profile(teams[key].id, [("industry", "制造业", 3), ("industry", "医疗", 2),
+                                        ("size_band", "large", 2), ("size_band", "medium", 1),
+                                        ("tier", "key", 1)])
+    setup.renew_lead_form(teams["sh1"])
