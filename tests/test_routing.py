@@ -219,3 +219,12 @@ def test_fifty_leads_routed_at_once_spread_evenly_within_limits(app, make_team, 
         notes = db.session.scalar(select(func.count()).select_from(Notification).where(
             Notification.kind == NotificationKind.LEAD_UNROUTED))
         assert notes == 0  # the team has no manager to tell; nothing breaks
+
+
+def test_a_batch_nobody_can_take_is_one_notification(app, team):
+    with app.app_context():
+        leads = [_lead(n) for n in range(5)]  # no rules at all
+        assert all(d.owner is None for d in _route(team.id, *leads))
+        note = db.session.scalars(select(Notification).where(
+            Notification.kind == NotificationKind.LEAD_UNROUTED)).one()
+        assert note.params["count"] == 5 and note.link == "/customers?tab=pool"

@@ -267,21 +267,26 @@ def route_customers(customer_ids: list[int], team: Team, by_user: User | None) -
     log_ownership(events)
     if moved and by_user is not None:
         record_many(AuditAction.TRANSFER, by_user.id, moved, kind=OwnershipChange.ROUTE.value)
-    for customer, decision in zip(customers, decisions, strict=True):
-        if decision.owner is None:
-            tell_managers(team, customer)
+    left = [customer for customer, decision in zip(customers, decisions, strict=True)
+            if decision.owner is None]
+    if left:
+        tell_managers(team, left)
     for customer in customers:
         db.session.expire(customer)
     return decisions
 
 
-def tell_managers(team: Team, customer: Customer) -> None:
-    """The managers nearest above the team hear of a lead nobody could take (once per lead)."""
+def tell_managers(team: Team, customers: list[Customer]) -> None:
+    """The managers nearest above the team hear of leads nobody could take: one notification
+    per batch (an import of a thousand is one message, not a thousand), once."""
+    first = customers[0]
+    many = len(customers) > 1
     for manager_id in db.session.scalars(access.routing_managers(team)):
         notify(manager_id, NotificationKind.LEAD_UNROUTED,
-               dedupe_key=f"lead_unrouted:{customer.id}:{manager_id}:once",
-               link=f"/customers/{customer.id}", customer_id=customer.id,
-               params={"name": customer.name, "team": team.name})
+               dedupe_key=f"lead_unrouted:{first.id}:{manager_id}:{len(customers)}",
+               link="/customers?tab=pool" if many else f"/customers/{first.id}",
+               customer_id=None if many else first.id,
+               params={"name": first.name, "count": len(customers), "team": team.name})
 
 
 def dry_run(team: Team, samples: list[dict]) -> list[Decision]:
