@@ -22,12 +22,14 @@ class NotificationKind(enum.StrEnum):
     REVIEW_FINISHED = "review_finished"
     REVIEW_REPLY = "review_reply"
     REVIEW_ACKNOWLEDGED = "review_acknowledged"
+    REPORT_READY = "report_ready"
 
 
 NOTIFICATION_LABELS = {
     NotificationKind.REVIEW_FINISHED: _l("New review of your recording"),
     NotificationKind.REVIEW_REPLY: _l("Reply to your review comment"),
     NotificationKind.REVIEW_ACKNOWLEDGED: _l("Review acknowledged"),
+    NotificationKind.REPORT_READY: _l("A team report is ready"),
 }
 
 

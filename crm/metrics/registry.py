@@ -1,0 +1,172 @@
+"""The metric registry and the one statement that computes any set of metrics."""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, Select, case, cast, literal_column, select, union_all
+
+from crm.extensions import db
+from crm.metrics.periods import Period, local_midnight
+
+UNITS = ("count", "amount", "score")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Whose work and when: `people` is a SELECT of user ids, `period` local days in `zone`."""
+
+    people: Select
+    period: Period
+    zone: ZoneInfo
+
+    @property
+    def start(self) -> datetime:
+        return local_midnight(self.period.start, self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return local_midnight(self.period.end, self.zone)
+
+    def boundaries(self) -> list[datetime]:
+        """The instant each local day after the first starts (DST-safe)."""
+        return [local_midnight(day, self.zone) for day in self.period.days[1:]]
+
+    def day_index(self, column):
+        """Which local day of the period an instant falls on, as 0, 1, 2…"""
+        bounds = self.boundaries()
+        if not bounds:
+            return literal_column("0")
+        return case(*[(column < bound, literal_column(str(n))) for n, bound in enumerate(bounds)],
+                    else_=literal_column(str(len(bounds))))
+
+    def local_date(self, column):
+        """The local calendar date of an instant inside the window."""
+        days = self.period.days
+        bounds = self.boundaries()
+        if not bounds:
+            return cast(days[0], Date)
+        return case(*[(column < bound, cast(day, Date)) for day, bound in zip(days, bounds)],
+                    else_=cast(days[-1], Date))
+
+
+QueryBuilder = Callable[[Window, bool], Select]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number: `query(window, by_day)` returns rows (person, day, value, weight) grouped by
+    person (and local day index when `by_day`, else day -1). For a "score" the value is a sum
+    and the weight its count, so averages of a team are weighed by what was scored."""
+
+    name: str
+    label: object
+    unit: str
+    query: QueryBuilder
+    goal: bool = True  # may be chosen as a goal's metric
+    help: object = None
+
+    def __post_init__(self):
+        if not re.fullmatch(r"[a-z_]{1,40}", self.name) or self.unit not in UNITS:
+            raise ValueError(f"bad metric {self.name!r} / {self.unit!r}")
+
+
+METRICS: dict[str, Metric] = {}
+
+
+def register(metric: Metric) -> Metric:
+    METRICS[metric.name] = metric
+    return metric
+
+
+def metric_choices(goal_only: bool = True) -> list[tuple[str, object]]:
+    return [(m.name, m.label) for m in METRICS.values() if m.goal or not goal_only]
+
+
+def grouped(window: Window, person, at, value, *where, by_day: bool = False,
+            weight=None, select_from=None) -> Select:
+    """The usual shape: rows of `person` with `at` inside the window, grouped by person
+    (and local day)."""
+    day = window.day_index(at) if by_day else literal_column("-1")
+    query = select(person.label("person"), day.label("day"), value.label("value"),
+                   (weight if weight is not None else literal_column("0")).label("weight"))
+    if select_from is not None:
+        query = query.select_from(select_from)
+    query = query.where(person.in_(window.people), at >= window.start, at < window.end, *where)
+    return query.group_by(person, day) if by_day else query.group_by(person)
+
+
+@dataclass
+class Figures:
+    """What compute() found: per metric, per person (and per local day)."""
+
+    window: Window
+    names: list[str]
+    by_person: dict[str, dict[int, tuple]] = field(default_factory=dict)
+    by_day: dict[str, dict[int, dict[int, tuple]]] = field(default_factory=dict)
+
+    def _combine(self, name: str, pairs) -> Decimal | int | float | None:
+        metric = METRICS[name]
+        total, weight = Decimal(0), 0
+        for value, count in pairs:
+            total += Decimal(value or 0)
+            weight += int(count or 0)
+        if metric.unit == "score":
+            return round(float(total) / weight, 2) if weight else None
+        if metric.unit == "count":
+            return int(total)
+        return total.quantize(Decimal("0.01"))
+
+    def person(self, name: str, person_id: int):
+        pair = self.by_person.get(name, {}).get(person_id)
+        return self._combine(name, [pair] if pair else [])
+
+    def total(self, name: str, person_ids=None):
+        rows = self.by_person.get(name, {})
+        return self._combine(name, [pair for pid, pair in rows.items()
+                                    if person_ids is None or pid in person_ids])
+
+    def daily(self, name: str, person_ids=None) -> list[tuple[date, object]]:
+        days = self.window.period.days
+        per_day: dict[int, list] = {}
+        for pid, by_index in self.by_day.get(name, {}).items():
+            if person_ids is None or pid in person_ids:
+                for index, pair in by_index.items():
+                    per_day.setdefault(index, []).append(pair)
+        return [(day, self._combine(name, per_day.get(n, []))) for n, day in enumerate(days)]
+
+    def people(self) -> set[int]:
+        return {pid for rows in self.by_person.values() for pid in rows}
+
+
+def compute(names, window: Window, *, daily=()) -> Figures:
+    """The metrics `names` per person for the window, and per local day for those in `daily`,
+    in one statement."""
+    import crm.metrics.definitions  # noqa: F401 - the built-in metrics register themselves
+
+    names = [n for n in names if n in METRICS]
+    daily = [n for n in daily if n in METRICS]
+    figures = Figures(window, names)
+    parts = []
+    for name in names:
+        parts.append(_tagged(name, METRICS[name].query(window, False)))
+    for name in daily:
+        parts.append(_tagged(f"{name}@day", METRICS[name].query(window, True)))
+    if not parts:
+        return figures
+    for tag, person, day, value, weight in db.session.execute(union_all(*parts)):
+        if tag.endswith("@day"):
+            figures.by_day.setdefault(tag[:-4], {}).setdefault(person, {})[int(day)] = (
+                value, weight)
+        else:
+            figures.by_person.setdefault(tag, {})[person] = (value, weight)
+    return figures
+
+
+def _tagged(tag: str, query: Select) -> Select:
+    subquery = query.subquery()
+    return select(literal_column(f"'{tag}'").label("metric"), subquery.c.person,
+                  subquery.c.day, subquery.c.value, subquery.c.weight)
