@@ -26,3 +26,6 @@ from crm.metrics.registry import (  # noqa: F401
     metric_choices,
     register,
 )
+
+# The built-in metrics register themselves on import.
+from crm.metrics import definitions  # noqa: E402, F401

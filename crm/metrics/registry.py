@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Select, case, cast, literal_column, select, union_all
+from sqlalchemy import Date, Select, case, literal, literal_column, select, union_all
 
 from crm.extensions import db
 from crm.metrics.periods import Period, local_midnight
@@ -48,9 +48,9 @@ class Window:
         days = self.period.days
         bounds = self.boundaries()
         if not bounds:
-            return cast(days[0], Date)
-        return case(*[(column < bound, cast(day, Date)) for day, bound in zip(days, bounds)],
-                    else_=cast(days[-1], Date))
+            return literal(days[0], Date())
+        return case(*[(column < bound, literal(day, Date())) for day, bound in zip(days, bounds)],
+                    else_=literal(days[-1], Date()))
 
 
 QueryBuilder = Callable[[Window, bool], Select]
@@ -145,8 +145,6 @@ class Figures:
 def compute(names, window: Window, *, daily=()) -> Figures:
     """The metrics `names` per person for the window, and per local day for those in `daily`,
     in one statement."""
-    import crm.metrics.definitions  # noqa: F401 - the built-in metrics register themselves
-
     names = [n for n in names if n in METRICS]
     daily = [n for n in daily if n in METRICS]
     figures = Figures(window, names)
