@@ -96,7 +96,10 @@ def grouped(window: Window, person, at, value, *where, by_day: bool = False,
     if select_from is not None:
         query = query.select_from(select_from)
     query = query.where(person.in_(window.people), at >= window.start, at < window.end, *where)
-    return query.group_by(person, day) if by_day else query.group_by(person)
+    # A one-day window's day is a constant, which GROUP BY must not see (SQLite would read
+    # the number as a column position).
+    return query.group_by(person, day) if by_day and window.boundaries() else \
+        query.group_by(person)
 
 
 @dataclass

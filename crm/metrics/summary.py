@@ -25,10 +25,12 @@ ACTIVITY = ("follow_ups", "revisits_on_time", "new_deals", "grade_upgrades",
 DROUGHT_DAYS = 3  # this many days in a row without a new A deal is a drought
 
 
-def team_zone(team: Team | None) -> ZoneInfo:
+def team_zone(team: Team | None, *, strict: bool = False) -> ZoneInfo:
+    """The zone a team's days are counted in; pages fall back to the default on a zone that
+    is not known, a report job (`strict`) fails and says so."""
     name = team.timezone if team is not None else None
     if not name or not is_valid_timezone(name):
-        if team is not None and name:
+        if strict and team is not None and name:
             raise ValueError(f"the team's time zone {name!r} is not a known zone")
         name = current_app.config.get("DEFAULT_TIMEZONE") or TEAM_DEFAULTS.timezone
     return ZoneInfo(name)

@@ -56,7 +56,7 @@ def workbook_bytes(data: dict, title: str) -> bytes:
     summary_rows = [[_("Team"), title, None], [_("From"), date.fromisoformat(period["start"]), None],
                     [_("To"), date.fromisoformat(period["end"]), None],
                     [_("Time zone"), period["zone"], None]]
-    sheet = _sheet(workbook, _("Summary"), [_("Figure"), _("Value"), _("Key")], summary_rows,
+    sheet = _sheet(workbook, _("Totals"), [_("Figure"), _("Value"), _("Key")], summary_rows,
                    [None, None, None])
     for row in (3, 4):
         sheet.cell(row, 2).number_format = DATE_FORMAT

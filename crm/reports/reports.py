@@ -63,7 +63,7 @@ def team_people(team: Team):
 
 def team_summary(team: Team, period: Period, zone: ZoneInfo | None = None) -> dict:
     """The same figures the dashboard shows for the team and period."""
-    zone = zone or team_zone(team)
+    zone = zone or team_zone(team, strict=True)
     ids = team_people(team)
     people = list(db.session.scalars(select(User).where(User.id.in_(ids))
                                      .order_by(User.name, User.id)))
@@ -80,7 +80,8 @@ def notify_managers(run: ReportRun) -> int:
         literal(f"report_ready:{run.id}:") + cast(recipients.c.id, String)
         + literal(f":{episode}"),
         literal(f"/reports/{run.id}"),
-        literal(utcnow(), Notification.created_at.type))
+        literal(utcnow(), Notification.created_at.type)
+    ).where(recipients.c.id.is_not(None))  # SQLite needs a WHERE before ON CONFLICT
     return notify_from(rows, ["user_id", "kind", "dedupe_key", "link", "created_at"])
 
 
@@ -101,10 +102,7 @@ def due_runs(now: datetime | None = None) -> list[tuple[int, ReportKind, Period]
     now = now or utcnow()
     due = []
     for team in db.session.scalars(select(Team)):
-        try:
-            zone = team_zone(team)
-        except ValueError:
-            continue  # a team with a broken zone is reported by its own failed runs
+        zone = team_zone(team)
         local = now.astimezone(zone)
         today = local.date()
         day = today if local.hour >= team.report_daily_hour else today - timedelta(days=1)
