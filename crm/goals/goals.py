@@ -120,7 +120,7 @@ def split_to_members(goal: Goal, members: list[User], weights: list | None,
     parts = _shares(goal.target, clean, whole)
     return [set_goal(goal.team, member, goal.metric, goal.period, goal.period_start, part, by,
                      weight=weight if weights else None)
-            for member, part, weight in zip(members, parts, clean)]
+            for member, part, weight in zip(members, parts, clean, strict=True)]
 
 
 def split_to_months(goal: Goal, by: User) -> list[Goal]:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from crm import access
@@ -13,7 +13,7 @@ from crm.extensions import db
 from crm.goals.goals import period_of
 from crm.goals.models import Goal
 from crm.metrics.periods import Period, today_in
-from crm.metrics.registry import Window, compute
+from crm.metrics.registry import Window, compute_many
 from crm.metrics.summary import team_zone
 
 # Pace: on track at or above the share of the period gone by, behind a little under it, at
@@ -53,31 +53,28 @@ class Progress:
         return PACE_LABELS[self.pace]
 
 
-def _people_of_team(team_id: int):
-    team = db.session.get(Team, team_id)
+def _people_of_team(team: Team):
     return select(User.id).where(User.team_id.in_(access.team_subtree_ids(team)),
                                  User.role.in_(access.HOLDS_CUSTOMERS))
 
 
 def progress_of(goals: list[Goal]) -> dict[int, Progress]:
-    """Progress of each goal: one metrics statement per (team, period) among them."""
+    """Progress of each goal, in one metrics statement for all of them."""
     groups: dict[tuple, list[Goal]] = {}
     for goal in goals:
         groups.setdefault((goal.team_id, goal.period, goal.period_start), []).append(goal)
-    result = {}
-    for (team_id, goal_period, start), members in groups.items():
-        team = members[0].team
-        zone = team_zone(team)
+    requests, contexts = [], []
+    for (_team_id, goal_period, start), members in groups.items():
+        zone = team_zone(members[0].team)
         period = period_of(goal_period, start)
-        people = _people_of_team(team_id)
-        figures = compute({g.metric for g in members}, Window(people, period, zone))
-        team_people = None
-        elapsed = period.elapsed(today_in(zone))
+        requests.append(({g.metric for g in members}, Window(_people_of_team(members[0].team),
+                                                             period, zone)))
+        contexts.append((members, period.elapsed(today_in(zone))))
+    result = {}
+    for figures, (members, elapsed) in zip(compute_many(requests), contexts, strict=True):
         for goal in members:
             if goal.user_id is None:
-                if team_people is None:
-                    team_people = set(db.session.scalars(people))
-                value = figures.total(goal.metric, team_people)
+                value = figures.total(goal.metric)  # the window holds the team's people
             else:
                 value = figures.person(goal.metric, goal.user_id)
             result[goal.id] = Progress(goal, Decimal(str(value or 0)), elapsed)
@@ -85,17 +82,25 @@ def progress_of(goals: list[Goal]) -> dict[int, Progress]:
 
 
 def current_goals_of(user: User) -> list[Goal]:
-    """A person's own goals for the periods running now, in their team's zone."""
-    if user.team is None:
+    """A person's own goals for the month, quarter and year running now in their team's zone,
+    in one query (candidates from the last year, kept when their period holds today)."""
+    if user.team_id is None:
         return []
-    today = today_in(team_zone(user.team))
-    starts = [(kind, Period.containing(kind, today).start) for kind in ("month", "quarter",
-                                                                          "year")]
-    wanted = or_(*[and_(Goal.period == kind, Goal.period_start == start)
-                   for kind, start in starts])
-    return list(db.session.scalars(select(Goal).where(Goal.user_id == user.id, wanted)
-                                   .options(joinedload(Goal.team))
-                                   .order_by(Goal.period, Goal.metric)))
+    from datetime import timedelta
+
+    from crm.clock import utcnow
+
+    recent = utcnow().date() - timedelta(days=367)
+    candidates = db.session.scalars(
+        select(Goal).where(Goal.user_id == user.id, Goal.period_start >= recent)
+        .options(joinedload(Goal.team)).order_by(Goal.period, Goal.metric)).all()
+    current = []
+    for goal in candidates:
+        today = today_in(team_zone(goal.team))
+        if period_of(goal.period, goal.period_start).start <= today < \
+                period_of(goal.period, goal.period_start).end:
+            current.append(goal)
+    return current
 
 
 def targets_for(user: User, team: Team | None, period: Period, zone) -> dict[str, Decimal]:

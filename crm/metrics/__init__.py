@@ -16,16 +16,16 @@ To add a metric (satisfaction, once surveys exist), register it where its data l
                                               weight=func.count(Survey.score))))
 """
 
+# The built-in metrics register themselves on import.
+from crm.metrics import definitions  # noqa: E402, F401
 from crm.metrics.registry import (  # noqa: F401
     METRICS,
     Figures,
     Metric,
     Window,
     compute,
+    compute_many,
     grouped,
     metric_choices,
     register,
 )
-
-# The built-in metrics register themselves on import.
-from crm.metrics import definitions  # noqa: E402, F401

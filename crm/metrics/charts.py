@@ -15,7 +15,7 @@ def bar_chart(points: list[dict]) -> dict:
     slot = (WIDTH - 2 * PAD) / count
     usable = HEIGHT - AXIS - PAD
     bars = []
-    for n, (point, value) in enumerate(zip(points, values)):
+    for n, (point, value) in enumerate(zip(points, values, strict=True)):
         height = round(usable * value / top, 1)
         bars.append({"x": round(PAD + n * slot + slot * 0.1, 1), "width": round(slot * 0.8, 1),
                      "y": round(PAD + usable - height, 1), "height": height,

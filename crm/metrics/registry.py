@@ -49,7 +49,8 @@ class Window:
         bounds = self.boundaries()
         if not bounds:
             return literal(days[0], Date())
-        return case(*[(column < bound, literal(day, Date())) for day, bound in zip(days, bounds)],
+        return case(*[(column < bound, literal(day, Date()))
+                      for day, bound in zip(days[:-1], bounds, strict=True)],
                     else_=literal(days[-1], Date()))
 
 
@@ -148,22 +149,30 @@ class Figures:
 def compute(names, window: Window, *, daily=()) -> Figures:
     """The metrics `names` per person for the window, and per local day for those in `daily`,
     in one statement."""
-    names = [n for n in names if n in METRICS]
-    daily = [n for n in daily if n in METRICS]
-    figures = Figures(window, names)
-    parts = []
-    for name in names:
-        parts.append(_tagged(name, METRICS[name].query(window, False)))
-    for name in daily:
-        parts.append(_tagged(f"{name}@day", METRICS[name].query(window, True)))
+    return compute_many([(names, window, daily)])[0]
+
+
+def compute_many(requests) -> list[Figures]:
+    """Several (names, window[, daily]) at once, still in ONE statement: goals of a month, a
+    quarter and a year read together."""
+    figures, parts = [], []
+    for n, request in enumerate(requests):
+        names, window, daily = (list(request) + [()])[:3]
+        names = [name for name in names if name in METRICS]
+        figures.append(Figures(window, names))
+        parts += [_tagged(f"{n}:{name}", METRICS[name].query(window, False)) for name in names]
+        parts += [_tagged(f"{n}:{name}@day", METRICS[name].query(window, True))
+                  for name in daily if name in METRICS]
     if not parts:
         return figures
     for tag, person, day, value, weight in db.session.execute(union_all(*parts)):
-        if tag.endswith("@day"):
-            figures.by_day.setdefault(tag[:-4], {}).setdefault(person, {})[int(day)] = (
+        index, _, name = tag.partition(":")
+        target = figures[int(index)]
+        if name.endswith("@day"):
+            target.by_day.setdefault(name[:-4], {}).setdefault(person, {})[int(day)] = (
                 value, weight)
         else:
-            figures.by_person.setdefault(tag, {})[person] = (value, weight)
+            target.by_person.setdefault(name, {})[person] = (value, weight)
     return figures
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from crm.accounts.models import TEAM_DEFAULTS, Team, User
 from crm.clock import is_valid_timezone
-from crm.extensions import db
 from crm.metrics.periods import Period
 from crm.metrics.registry import METRICS, Window, compute
 

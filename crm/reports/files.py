@@ -38,7 +38,7 @@ def _sheet(workbook, title: str, header: list[str], rows: list[list], formats: l
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append(row)
-        for cell, number_format in zip(sheet[sheet.max_row], formats):
+        for cell, number_format in zip(sheet[sheet.max_row], formats, strict=False):
             if number_format:
                 cell.number_format = number_format
     sheet.freeze_panes = "A2"
@@ -53,7 +53,8 @@ def workbook_bytes(data: dict, title: str) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
     period = data["period"]
-    summary_rows = [[_("Team"), title, None], [_("From"), date.fromisoformat(period["start"]), None],
+    summary_rows = [[_("Team"), title, None],
+                    [_("From"), date.fromisoformat(period["start"]), None],
                     [_("To"), date.fromisoformat(period["end"]), None],
                     [_("Time zone"), period["zone"], None]]
     sheet = _sheet(workbook, _("Totals"), [_("Figure"), _("Value"), _("Key")], summary_rows,

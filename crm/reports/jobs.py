@@ -5,6 +5,7 @@ commits, computes, and commits the result; a failure is kept on the run (why, an
 failed) and raised again so the worker lists it too."""
 
 from flask_babel import force_locale
+
 from crm.clock import utcnow
 from crm.extensions import db
 from crm.metrics.periods import Period
