@@ -49,9 +49,9 @@ def _find(team_id: int, user_id: int | None, metric: str, goal_period: GoalPerio
 
 
 def set_goal(team: Team, member: User | None, metric: str, goal_period: GoalPeriod | str,
-             start: date, target, by: User | None, *, weight=None,
-             unlock_needed: bool = True) -> Goal:
-    """Create the goal or change its target; a locked goal refuses when `unlock_needed`."""
+             start: date, target, by: User | None, *, weight=None) -> Goal:
+    """Create the goal or change its target. Who may change a locked goal is access's
+    question (crm.access.may_edit_goal: managers yes, reps no)."""
     if metric not in METRICS or not METRICS[metric].goal:
         raise DomainError(_l("Choose what the goal counts."), field="metric")
     goal_period = GoalPeriod(goal_period)
@@ -66,8 +66,6 @@ def set_goal(team: Team, member: User | None, metric: str, goal_period: GoalPeri
         db.session.flush()
         _record(goal, by, "created", None, value)
         return goal
-    if goal.locked and unlock_needed:
-        raise DomainError(_l("This goal is locked. A manager unlocks it first."))
     if goal.target != value:
         _record(goal, by, "target", goal.target, value)
         goal.target = value
