@@ -92,3 +92,20 @@ def test_statements_do_not_grow_with_the_follow_ups(app, world, login_as, who):
             assert client.get("/dashboard").status_code == 200
         counts.append(counted.count)
     assert counts[0] == counts[1] <= 8, counts
+
+
+def test_the_review_sheet_counts_as_the_dashboard_does(app, world, login_as):
+    from crm.accounts.models import Team
+    from crm.metrics.periods import today_in
+    from crm.metrics.summary import team_zone
+
+    _visits(app, world, 4)
+    with app.app_context():
+        today = today_in(team_zone(db.session.get(Team, world.teams.sh1)))
+    manager = login_as("manager")
+    sheet = manager.get(f"/pipeline/sheet?rep={world.rep.id}", headers=EN).get_data(as_text=True)
+    dashboard = login_as("rep").get(f"/dashboard?period=custom&from={today - timedelta(days=1)}"
+                                    f"&to={today}").get_data(as_text=True)
+    visits = _tile(dashboard, "visits")
+    assert visits == "5"
+    assert f"follow-ups ({visits} visits)" in sheet
