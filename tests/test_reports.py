@@ -205,3 +205,20 @@ def test_the_schedule_asks_for_due_reports_in_each_teams_zone(app, world):
         assert first and schedule_due(now) == []  # safe to run twice
         db.session.commit()
         assert len(get_queue("reports").job_ids) == len(first)
+
+
+def test_an_admin_sets_a_teams_zone_schedule_and_leaderboard(app, world, login_as):
+    admin = login_as("admin")
+    form = {"name": "Shenzhen", "parent_id": str(world.teams.south), "protection_days": "30",
+            "holding_limit": "200", "expiry_warning_days": "3", "timezone": "America/New_York",
+            "leaderboard_hides_amounts": "y", "report_daily_hour": "18",
+            "report_weekly_day": "4", "report_weekly_hour": "17", "report_monthly_hour": "9"}
+    assert admin.post_form(f"/admin/teams/{world.teams.sz}", form).status_code == 303
+    with app.app_context():
+        team = db.session.get(Team, world.teams.sz)
+        assert (team.timezone, team.leaderboard_hides_amounts, team.report_daily_hour,
+                team.report_weekly_day, team.report_weekly_hour, team.report_monthly_hour) == (
+            "America/New_York", True, 18, 4, 17, 9)
+    bad = admin.post_form(f"/admin/teams/{world.teams.sz}", {**form, "timezone": "Mars/X",
+                                                             "report_daily_hour": "25"})
+    assert bad.status_code == 422

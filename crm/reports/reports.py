@@ -22,6 +22,20 @@ PERIOD_OF = {ReportKind.DAILY: "day", ReportKind.WEEKLY: "week", ReportKind.MONT
 JOB = "crm.reports.jobs.generate_report"
 
 
+def set_report_settings(team: Team, *, timezone: str | None, hides_amounts: bool,
+                        daily_hour: int | None, weekly_day: int | None,
+                        weekly_hour: int | None, monthly_hour: int | None) -> None:
+    """A team's zone, leaderboard and report schedule; an empty value keeps what it has."""
+    if timezone:
+        team.timezone = timezone
+    team.leaderboard_hides_amounts = bool(hides_amounts)
+    for name, value in (("report_daily_hour", daily_hour), ("report_weekly_day", weekly_day),
+                        ("report_weekly_hour", weekly_hour),
+                        ("report_monthly_hour", monthly_hour)):
+        if value is not None:
+            setattr(team, name, value)
+
+
 def period_for(kind: ReportKind, day) -> Period:
     return Period.containing(PERIOD_OF[ReportKind(kind)], day)
 
