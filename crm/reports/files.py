@@ -87,7 +87,8 @@ def workbook_bytes(data: dict, title: str) -> bytes:
            [None] + [FORMATS[metric_unit(n)] for n in metrics])
 
     coverage = data["coverage"]
-    _sheet(workbook, _("Review coverage"), [_("Recordings"), _("Reviewed"), _("Share")],
+    _sheet(workbook, _("Review coverage"),
+           [_("Recordings"), _("Recordings reviewed"), _("Share")],
            [[coverage["recordings"], coverage["reviewed"], coverage["share"]]],
            [COUNT_FORMAT, COUNT_FORMAT, SHARE_FORMAT])
     buffer = io.BytesIO()

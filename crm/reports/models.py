@@ -29,7 +29,7 @@ class RunStatus(enum.StrEnum):
 KIND_LABELS = {ReportKind.DAILY: _l("Daily report"), ReportKind.WEEKLY: _l("Weekly report"),
                ReportKind.MONTHLY: _l("Monthly report")}
 STATUS_LABELS = {RunStatus.QUEUED: _l("Waiting to start"), RunStatus.RUNNING: _l("Being made"),
-                 RunStatus.DONE: _l("Ready"), RunStatus.FAILED: _l("Failed")}
+                 RunStatus.DONE: _l("Finished"), RunStatus.FAILED: _l("Failed")}
 
 
 class ReportRun(db.Model):
