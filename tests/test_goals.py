@@ -177,3 +177,19 @@ def test_goal_statements_stay_flat(app, world, login_as):
             _set(manager, world, metric=metric, period="month",
                  start=utcnow().date().isoformat(), target=str(10 + n))
     assert counts[0] + 0 <= counts[1] <= counts[0] + 1  # the leaderboard's one statement
+
+
+def test_reps_see_their_colleagues_on_the_leaderboard_without_amounts(app, world, login_as):
+    manager = login_as("manager")
+    today = utcnow().date().isoformat()
+    _set(manager, world, metric="won_amount", period="month", start=today, target="1000")
+    with app.app_context():
+        db.session.execute(update(Team).where(Team.id == world.teams.sh1)
+                           .values(leaderboard_hides_amounts=True))
+        db.session.commit()
+    page = login_as("rep").get("/goals", headers=EN).get_data(as_text=True)
+    board = page.split("Leaderboard", 1)[1].split("</section>", 1)[0]
+    assert "Rep Two" in board and "Rep Three" not in board
+    figures = re.findall(r'<span class="figure">(.*?)</span>', board.split("Won amount", 1)[1])
+    assert figures and all("¥" not in f for f in figures)
+    assert "Set a goal" not in page  # reps read the team's goals, they do not set them

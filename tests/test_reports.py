@@ -108,8 +108,13 @@ def test_a_weekly_report_through_the_worker_equals_the_dashboard(app, world, log
         told = set(db.session.scalars(select(Notification.user_id).where(
             Notification.kind == "report_ready")))
     assert told == {world.manager.id, world.region_manager.id}
+    inbox = manager.get("/reviews", headers=EN).get_data(as_text=True)
+    assert "A team report is ready" in inbox and f'href="/reports/{run_id}"' in inbox
     page = manager.get(f"/reports/{run_id}").get_data(as_text=True)
     assert "Rep" in page and "hx-trigger" not in page
+    # Opening the report reads its notification.
+    assert "A team report is ready" not in manager.get("/reviews", headers=EN).get_data(
+        as_text=True)
 
 
 def test_making_a_period_again_replaces_it_whole(app, world, login_as):

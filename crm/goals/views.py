@@ -63,8 +63,9 @@ def _period(team: Team, source=None) -> Period:
 
 
 def _members(team: Team) -> list[User]:
+    """The team's people the user may see: a rep sees their colleagues on the leaderboard."""
     return list(db.session.scalars(
-        access.dashboard_people(current_user).where(
+        access.people_at_work(current_user).where(
             User.team_id.in_(access.team_subtree_ids(team)), User.active.is_(True))
         .order_by(User.name, User.id)))
 
