@@ -39,7 +39,7 @@ SEED_SQL = [
        SELECT c.id, c.owner_id,
               (ARRAY['visit', 'call', 'message'])[1 + n % 3],
               now() - ((n * 7919) % (365 * 24 * 60)) * interval '1 minute', '跟进', now(), 1
-       FROM generate_series(1, :follow_ups) AS n
+       FROM generate_series(1::bigint, :follow_ups) AS n
        JOIN LATERAL (SELECT id, owner_id FROM customers
                      WHERE owner_id IS NOT NULL AND id = 1 + (n * 31) % :customers) AS c ON true""",
     """INSERT INTO deals (customer_id, owner_id, title, amount, stage, grade, created_at,

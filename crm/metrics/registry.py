@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Select, case, literal, literal_column, select, union_all
+from sqlalchemy import Date, Select, case, cast, func, literal, literal_column, select, union_all
 
 from crm.extensions import db
 from crm.metrics.periods import Period, local_midnight
@@ -40,6 +40,8 @@ class Window:
         bounds = self.boundaries()
         if not bounds:
             return literal_column("0")
+        if _native_zones():
+            return self._native_date(column) - literal(self.period.start, Date())
         return case(*[(column < bound, literal_column(str(n))) for n, bound in enumerate(bounds)],
                     else_=literal_column(str(len(bounds))))
 
@@ -49,9 +51,24 @@ class Window:
         bounds = self.boundaries()
         if not bounds:
             return literal(days[0], Date())
+        if _native_zones():
+            return self._native_date(column)
         return case(*[(column < bound, literal(day, Date()))
                       for day, bound in zip(days[:-1], bounds, strict=True)],
                     else_=literal(days[-1], Date()))
+
+
+    def _native_date(self, column):
+        """PostgreSQL knows the zones (and their summer time): the stored UTC instant's
+        local date, without a CASE of one branch per day."""
+        local = func.timezone(str(self.zone), func.timezone("UTC", column))
+        return cast(local, Date)
+
+
+def _native_zones() -> bool:
+    """SQLite has no time zone database: there, a day is found among the period's local
+    midnights by a CASE (exact, summer time included, fine for its sizes)."""
+    return db.engine.dialect.name == "postgresql"
 
 
 QueryBuilder = Callable[[Window, bool], Select]
