@@ -7,7 +7,8 @@ follow-ups). Without it, `--seed` fills an EMPTY PostgreSQL database itself: the
 people, then customers, follow-ups, deals and their events in set-based INSERT … SELECT
 generate_series (`--customers`, `--follow-ups`).
 
-Prints, for the manager leading the most people: the dashboard's server time (median and 95th
+`--seed` adds 49 teams of ten (about 500 people in all) so that the follow-ups spread as they
+would. Prints, for the manager leading the most people: the dashboard's server time (median and 95th
 percentile, this month and this quarter) against a signed-in page that renders only the base
 layout (/more), the statements each page sends, and the time and statements of making a
 monthly report of that manager's team.
@@ -25,6 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-bench-"))
 
 SEED_SQL = [
+    # 49 more teams of a manager and nine reps: about 500 people, as the targets say.
+    """INSERT INTO teams (name, path, created_at)
+       SELECT 'Bench team ' || n, '', now() FROM generate_series(1, 49) AS n""",
+    "UPDATE teams SET path = '/' || id || '/' WHERE name LIKE 'Bench team %'",
+    """INSERT INTO users (email, name, password_hash, role, team_id, active, failed_logins,
+                          must_change_password, created_at, version)
+       SELECT 'bench' || t.id || '-' || k || '@bench.local', 'Bench ' || t.id || '-' || k,
+              '!', CASE WHEN k = 0 THEN 'manager' ELSE 'rep' END, t.id, true, 0, false,
+              now(), 1
+       FROM teams AS t, generate_series(0, 9) AS k WHERE t.name LIKE 'Bench team %'""",
     # Customers spread over the reps (a tenth in the pool), created over the last year.
     """INSERT INTO customers (kind, name, search_text, search_contact, tier, owner_id,
                               recording_consent, birthday_lunar, created_at, updated_at, version)

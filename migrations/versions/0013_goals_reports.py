@@ -6,7 +6,8 @@ Create Date: 2026-12-02 11:20:00
 
 teams gain a time zone (days, weeks and months of its metrics), whether the leaderboard hides
 amounts, and the local hours of its daily, weekly and monthly reports. New tables: goals,
-goal_changes and report_runs.
+goal_changes and report_runs. Indexes for counting follow-ups and ownership changes per
+person and period.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -27,6 +28,13 @@ def upgrade():
                           ("report_weekly_hour", "8"), ("report_monthly_hour", "8")):
         op.add_column("teams", sa.Column(name, sa.Integer(), nullable=False,
                                          server_default=default))
+
+    # What the metrics count by person and period, read from indexes.
+    op.create_index("ix_follow_ups_author_kind_occurred", "follow_ups",
+                    ["author_id", "kind", "occurred_at"])
+    op.create_index("ix_ownership_events_to_user_at", "ownership_events", ["to_user_id", "at"])
+    op.create_index("ix_ownership_events_from_user_at", "ownership_events",
+                    ["from_user_id", "at"])
 
     op.create_table(
         "goals",
@@ -92,6 +100,9 @@ def downgrade():
     op.drop_table("report_runs")
     op.drop_table("goal_changes")
     op.drop_table("goals")
+    op.drop_index("ix_ownership_events_from_user_at", "ownership_events")
+    op.drop_index("ix_ownership_events_to_user_at", "ownership_events")
+    op.drop_index("ix_follow_ups_author_kind_occurred", "follow_ups")
     # ALTER TABLE … DROP COLUMN (SQLite 3.35+), again without rebuilding the table.
     for column in ("report_monthly_hour", "report_weekly_hour", "report_weekly_day",
                    "report_daily_hour", "leaderboard_hides_amounts", "timezone"):
