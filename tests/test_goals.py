@@ -193,3 +193,16 @@ def test_reps_see_their_colleagues_on_the_leaderboard_without_amounts(app, world
     figures = re.findall(r'<span class="figure">(.*?)</span>', board.split("Won amount", 1)[1])
     assert figures and all("¥" not in f for f in figures)
     assert "Set a goal" not in page  # reps read the team's goals, they do not set them
+
+
+def test_an_empty_team_with_goals_and_reports_can_still_be_deleted(app, world, login_as):
+    from crm.reports.models import ReportRun
+
+    admin = login_as("admin")
+    empty = world.teams.empty
+    _set(admin, world, team_id=str(empty), metric="visits", period="month", target="3")
+    admin.post_form("/reports", {"team_id": str(empty), "kind": "daily", "day": "2026-11-10"})
+    assert admin.post_form(f"/admin/teams/{empty}/delete").status_code == 303
+    with app.app_context():
+        assert db.session.get(Team, empty) is None
+        assert not db.session.scalars(select(ReportRun).where(ReportRun.team_id == empty)).all()

@@ -30,7 +30,7 @@ class Goal(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The team the goal belongs to; with a user, that member's share of it.
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     metric: Mapped[str] = mapped_column(String(40))
     period: Mapped[GoalPeriod] = mapped_column(enum_column(GoalPeriod, name="goal_period"))

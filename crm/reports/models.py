@@ -38,7 +38,8 @@ class ReportRun(db.Model):
                                        name="uq_report_runs_period"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"),
+                                         index=True)
     kind: Mapped[ReportKind] = mapped_column(enum_column(ReportKind, name="report_kind"))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)  # exclusive

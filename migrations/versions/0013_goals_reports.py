@@ -39,7 +39,8 @@ def upgrade():
     op.create_table(
         "goals",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("team_id", sa.Integer(), sa.ForeignKey("teams.id"), nullable=False),
+        sa.Column("team_id", sa.Integer(), sa.ForeignKey("teams.id", ondelete="CASCADE"),
+                  nullable=False),
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id")),
         sa.Column("metric", sa.String(40), nullable=False),
         sa.Column("period", sa.Enum("month", "quarter", "year", name="goal_period",
@@ -74,7 +75,8 @@ def upgrade():
     op.create_table(
         "report_runs",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("team_id", sa.Integer(), sa.ForeignKey("teams.id"), nullable=False),
+        sa.Column("team_id", sa.Integer(), sa.ForeignKey("teams.id", ondelete="CASCADE"),
+                  nullable=False),
         sa.Column("kind", sa.Enum("daily", "weekly", "monthly", name="report_kind",
                                    native_enum=False, length=20), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
