@@ -227,3 +227,18 @@ def test_an_admin_sets_a_teams_zone_schedule_and_leaderboard(app, world, login_a
     bad = admin.post_form(f"/admin/teams/{world.teams.sz}", {**form, "timezone": "Mars/X",
                                                              "report_daily_hour": "25"})
     assert bad.status_code == 422
+
+
+def test_a_run_whose_worker_was_lost_can_be_asked_for_again(app, world, login_as):
+    manager = login_as("manager")
+    run_id = _ask(manager, world)
+    with app.app_context():
+        db.session.execute(update(ReportRun).where(ReportRun.id == run_id).values(
+            status=RunStatus.RUNNING, started_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+    page = manager.get(f"/reports/{run_id}", headers=EN).get_data(as_text=True)
+    assert "every 2s" not in page and "Make it again" in page
+    assert manager.post_form(f"/reports/{run_id}/regenerate").status_code == 303
+    assert _run(app, run_id).status == RunStatus.QUEUED
+    make_worker(app, simple=True).work(burst=True)
+    assert _run(app, run_id).status == RunStatus.DONE

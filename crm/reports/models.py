@@ -2,7 +2,7 @@
 worker; the figures are kept on the row and the XLSX file beside them."""
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
@@ -30,6 +30,9 @@ KIND_LABELS = {ReportKind.DAILY: _l("Daily report"), ReportKind.WEEKLY: _l("Week
                ReportKind.MONTHLY: _l("Monthly report")}
 STATUS_LABELS = {RunStatus.QUEUED: _l("Waiting to start"), RunStatus.RUNNING: _l("Being made"),
                  RunStatus.DONE: _l("Finished"), RunStatus.FAILED: _l("Failed")}
+
+
+STUCK_AFTER = timedelta(minutes=30)
 
 
 class ReportRun(db.Model):
@@ -63,3 +66,9 @@ class ReportRun(db.Model):
     @property
     def running(self) -> bool:
         return self.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+    @property
+    def stuck(self) -> bool:
+        """Under way for longer than any report takes: its worker was lost; ask again."""
+        since = self.started_at or self.created_at
+        return self.running and since is not None and utcnow() - since > STUCK_AFTER

@@ -51,7 +51,7 @@ def request_report(team: Team, kind: ReportKind, day, by: User | None) -> Report
         run = ReportRun(team_id=team.id, kind=kind, period_start=period.start,
                         period_end=period.end)
         db.session.add(run)
-    elif run.running and run.job_id:
+    elif run.running and run.job_id and not run.stuck:
         return run
     run.status, run.progress, run.error = RunStatus.QUEUED, 0, None
     run.data, run.file_name, run.file_data = None, None, None
