@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import insert, select, update
 
 from crm.accounts.models import Team
@@ -206,3 +207,25 @@ def test_an_empty_team_with_goals_and_reports_can_still_be_deleted(app, world, l
     with app.app_context():
         assert db.session.get(Team, empty) is None
         assert not db.session.scalars(select(ReportRun).where(ReportRun.team_id == empty)).all()
+
+
+@pytest.mark.parametrize("query", ["team=abc", "team=99999999999999", "period=decade",
+                                   "start=0001-01-01", "start=2100-12-31&period=quarter",
+                                   "start=%00&period=year"])
+def test_no_query_makes_a_500(world, login_as, query):
+    for who in ("rep", "manager", "office"):
+        assert login_as(who).get(f"/goals?{query}").status_code in (200, 404)
+    assert login_as("manager").get(f"/reports?{query}").status_code in (200, 404)
+
+
+def test_odd_weights_are_refused_with_a_message(app, world, login_as):
+    manager = login_as("manager")
+    for weight in ("abc", "nan", "1e999", "-1"):
+        response = manager.post_form(f"/goals/{world.goal}/split",
+                                     {"mode": "weights", f"weight-{world.rep.id}": weight},
+                                     headers=EN)
+        assert response.status_code == 303
+        page = manager.get(response.headers["Location"], headers=EN).get_data(as_text=True)
+        assert "Weights are numbers of 0 or more." in page
+    zero = manager.post_form(f"/goals/{world.goal}/split", {"mode": "weights"}, headers=EN)
+    assert "above 0" in manager.get(zero.headers["Location"], headers=EN).get_data(as_text=True)
