@@ -610,3 +610,111 @@ def profile_team_id(user: User) -> int | None:
         .distinct()))
     return next((team_id for team_id in reversed(ancestor_ids) if team_id in with_profile),
                 None)
+
+
+# --- goals, dashboard and reports (issue 12) ---
+
+def dashboard_people(user: User) -> Select:
+    """Whose numbers the user reads: a rep their own, a manager their team tree's people,
+    office and admin everyone who works customers."""
+    if not looks_across_people(user):
+        return select(User).where(User.id == user.id)
+    return people_at_work(user)
+
+
+def dashboard_teams(user: User) -> Select:
+    """Teams whose dashboard the user may pick (none for a rep: they read their own)."""
+    if not looks_across_people(user):
+        return select(Team).where(Team.id.is_(None))
+    return teams_scope(user)
+
+
+def may_use_reports(user: User) -> bool:
+    """Team reports are for managers (their tree), office and admin."""
+    return leads_teams(user) or sees_every_team(user)
+
+
+def report_runs_scope(user: User) -> Select:
+    from crm.reports.models import ReportRun
+
+    query = select(ReportRun)
+    if not may_use_reports(user):
+        return query.where(ReportRun.id.is_(None))
+    ids = visible_team_ids(user)
+    return query if ids is None else query.where(ReportRun.team_id.in_(ids))
+
+
+def report_run_or_404(user: User, run_id: int):
+    from crm.reports.models import ReportRun
+
+    return get_visible_or_404(report_runs_scope(user).options(joinedload(ReportRun.team)),
+                              ReportRun, run_id)
+
+
+def report_team_or_404(user: User, team_id: int) -> Team:
+    if not may_use_reports(user):
+        abort(403)
+    return team_or_404(user, team_id)
+
+
+def report_recipients(team: Team) -> Select:
+    """Ids of the active managers who lead the team (its own or one above it)."""
+    from sqlalchemy import func
+
+    leading = select(Team.id).where(
+        func.substr(team.path, 1, func.length(Team.path)) == Team.path)
+    return select(User.id).where(User.role == Role.MANAGER, User.active.is_(True),
+                                 User.team_id.in_(leading))
+
+
+def may_set_goals(user: User) -> bool:
+    """Managers set and split their teams' goals; admins any team's."""
+    return leads_teams(user) or may_administer(user)
+
+
+def goal_teams(user: User) -> Select:
+    """Teams whose goals the user may set."""
+    if may_administer(user):
+        return select(Team)
+    if leads_teams(user) and user.team is not None:
+        return select(Team).where(Team.id.in_(team_subtree_ids(user.team)))
+    return select(Team).where(Team.id.is_(None))
+
+
+def goals_scope(user: User) -> Select:
+    """Goals the user may read: a rep their team's and their own; others their teams'."""
+    from crm.goals.models import Goal
+
+    query = select(Goal)
+    if not looks_across_people(user):
+        return query.where(((Goal.team_id == user.team_id) & Goal.user_id.is_(None))
+                           | (Goal.user_id == user.id))
+    ids = visible_team_ids(user)
+    return query if ids is None else query.where(Goal.team_id.in_(ids))
+
+
+def may_edit_goal(user: User, goal) -> bool:
+    """A manager over the goal's team or an admin; a rep their own goal while unlocked."""
+    if may_administer(user):
+        return True
+    if leads_teams(user) and user.team is not None and goal.team is not None:
+        return goal.team.path.startswith(user.team.path)
+    return goal.user_id == user.id and not goal.locked
+
+
+def goal_or_404(user: User, goal_id: int, *, to_edit: bool = False, to_split: bool = False):
+    from crm.goals.models import Goal
+
+    goal = get_visible_or_404(goals_scope(user).options(joinedload(Goal.team),
+                                                        joinedload(Goal.user)), Goal, goal_id)
+    if (to_edit or to_split) and not may_edit_goal(user, goal):
+        abort(403)
+    if to_split and not may_set_goals(user):
+        abort(403)
+    return goal
+
+
+def goal_team_or_404(user: User, team_id: int) -> Team:
+    if not may_set_goals(user):
+        abort(403)
+    return get_visible_or_404(goal_teams(user), Team, team_id)

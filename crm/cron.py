@@ -28,6 +28,8 @@ PERIODIC_JOBS = [
     ("crm.customers.jobs.expire_pool", "5 16 * * *", "default"),
     # Recordings whose job was lost (a killed worker, Redis away at upload) are sent again.
     ("crm.recordings.processing.requeue_stuck", "*/15 * * * *", "default"),
+    # Team reports when each team's local schedule says (crm.reports.reports.due_runs).
+    ("crm.reports.jobs.schedule_reports", "*/15 * * * *", "reports"),
 ]
 
 

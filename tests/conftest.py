@@ -707,7 +707,41 @@ def _build_world(app, make: _Factories, with_recording: bool) -> dict:
         people["_recording"] = _recording_of(app, people["ride_along"], people["rep"])
     people["deal"] = make.make_deal(customers.rep, title="年度设备采购", grade="B")
     people["deal3"] = make.make_deal(customers.rep3, title="门店收银系统", grade="A")
+    people.update(_goals_and_report(app, people))
     return people
+
+
+def _goals_and_report(app, people) -> dict:
+    """sh1's goal of visits this month with the rep's share of it, and a weekly report of
+    sh1 already made (made here, not enqueued: the world leaves no job behind)."""
+    from crm.clock import utcnow
+    from crm.goals.goals import set_goal
+    from crm.reports.jobs import generate_report
+    from crm.reports.models import ReportKind, ReportRun
+    from crm.reports.reports import period_for
+
+    with app.app_context():
+        team = db.session.get(Team, people["teams"].sh1)
+        manager = db.session.get(User, people["manager"].id)
+        today = utcnow().date()
+        goal = set_goal(team, None, "visits", "month", today, 10, manager)
+        share = set_goal(team, db.session.get(User, people["rep"].id), "visits", "month",
+                         today, 5, manager)
+        week = period_for(ReportKind.WEEKLY, today)
+        run = ReportRun(team_id=team.id, kind=ReportKind.WEEKLY, period_start=week.start,
+                        period_end=week.end)
+        db.session.add(run)
+        db.session.commit()
+        ids = {"goal": goal.id, "goal_share": share.id, "report_run": run.id}
+    with app.app_context():
+        generate_report(ids["report_run"])
+    with app.app_context():  # its "ready" notifications would change people's counts
+        from crm.notifications.models import Notification
+
+        db.session.execute(Notification.__table__.delete().where(
+            Notification.kind == "report_ready"))
+        db.session.commit()
+    return ids
 
 
 def _world_of(app, rows: dict) -> World:

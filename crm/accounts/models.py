@@ -47,6 +47,15 @@ class TeamDefaults:
     grade_a_days: int = 7
     grade_b_days: int = 14
     grade_c_days: int = 30
+    # Goals, dashboard and reports (issue 12): the zone a team's days, weeks and months are
+    # counted in; whether its leaderboard hides amounts; when its reports are made (local
+    # hours; the weekly one on a weekday, Monday = 0; the monthly one on the 1st).
+    timezone: str = "Asia/Shanghai"
+    leaderboard_hides_amounts: bool = False
+    report_daily_hour: int = 20
+    report_weekly_day: int = 0
+    report_weekly_hour: int = 8
+    report_monthly_hour: int = 8
 
 
 TEAM_DEFAULTS = TeamDefaults()
@@ -73,6 +82,14 @@ class Team(db.Model):
     grade_a_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.grade_a_days)
     grade_b_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.grade_b_days)
     grade_c_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.grade_c_days)
+    timezone: Mapped[str] = mapped_column(String(64), default=TEAM_DEFAULTS.timezone,
+                                          server_default=TEAM_DEFAULTS.timezone)
+    leaderboard_hides_amounts: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0")
+    report_daily_hour: Mapped[int] = _team_setting(TEAM_DEFAULTS.report_daily_hour)
+    report_weekly_day: Mapped[int] = _team_setting(TEAM_DEFAULTS.report_weekly_day)
+    report_weekly_hour: Mapped[int] = _team_setting(TEAM_DEFAULTS.report_weekly_hour)
+    report_monthly_hour: Mapped[int] = _team_setting(TEAM_DEFAULTS.report_monthly_hour)
 
     parent: Mapped["Team | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Team"]] = relationship(back_populates="parent",

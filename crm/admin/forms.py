@@ -2,7 +2,15 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from crm.accounts.forms import meets_password_policy
@@ -56,6 +64,10 @@ class NewUserForm(UserForm):
         description=_l("Leave empty to generate one; the user changes it at first sign-in."))
 
 
+WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+            _l("Saturday"), _l("Sunday"))
+
+
 class TeamForm(FlaskForm):
     name = StringField(_l("Team name"),
                        validators=[DataRequired(), Length(max=column_length(Team.name))])
@@ -88,12 +100,40 @@ class TeamForm(FlaskForm):
                                 default=TEAM_DEFAULTS.grade_c_days,
                                 validators=[Optional(), NumberRange(min=1, max=365)])
 
+    # Goals, dashboard and reports: the team's zone, its leaderboard, its report hours (each
+    # optional: left empty, the team keeps what it has).
+    timezone = SelectField(_l("Days, weeks and months are counted in"),
+                           validators=[Optional()], validate_choice=False)
+    leaderboard_hides_amounts = BooleanField(_l("The leaderboard hides amounts"))
+    report_daily_hour = IntegerField(_l("Daily report at (hour, 0–23)"),
+                                     default=TEAM_DEFAULTS.report_daily_hour,
+                                     validators=[Optional(), NumberRange(min=0, max=23)])
+    report_weekly_day = SelectField(_l("Weekly report on"), coerce=optional_int,
+                                    validators=[Optional()], validate_choice=False)
+    report_weekly_hour = IntegerField(_l("Weekly report at (hour, 0–23)"),
+                                      default=TEAM_DEFAULTS.report_weekly_hour,
+                                      validators=[Optional(), NumberRange(min=0, max=23)])
+    report_monthly_hour = IntegerField(_l("Monthly report on the 1st at (hour, 0–23)"),
+                                       default=TEAM_DEFAULTS.report_monthly_hour,
+                                       validators=[Optional(), NumberRange(min=0, max=23)])
+
     def __init__(self, *args, teams=(), exclude_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.timezone.choices = choices([("", "—"), *timezone_choices()])
+        self.report_weekly_day.choices = choices(
+            [("", "—")] + [(n, label) for n, label in enumerate(WEEKDAYS)])
         allowed = [t for t in teams if not (exclude_path and t.path.startswith(exclude_path))]
         self.parent_id.choices = choices([("", _l("— top level —"))] + [
             (team.id, "· " * team.depth + team.name) for team in allowed])
         self._team_ids = {team.id for team in allowed}
+
+    def validate_timezone(self, field):
+        if field.data and not is_valid_timezone(field.data):
+            raise ValidationError(_l("Unknown time zone."))
+
+    def validate_report_weekly_day(self, field):
+        if field.data is not None and field.data not in range(7):
+            raise ValidationError(_l("Choose a day from the list."))
 
     def validate_parent_id(self, field):
         if field.data is not None and field.data not in self._team_ids:

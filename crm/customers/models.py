@@ -165,7 +165,10 @@ class Contact(db.Model):
 
 class OwnershipEvent(db.Model):
     __tablename__ = "ownership_events"
-    __table_args__ = (Index("ix_ownership_events_customer_at", "customer_id", "at"),)
+    __table_args__ = (Index("ix_ownership_events_customer_at", "customer_id", "at"),
+                      # New customers and returns to the pool per person (crm.metrics).
+                      Index("ix_ownership_events_to_user_at", "to_user_id", "at"),
+                      Index("ix_ownership_events_from_user_at", "from_user_id", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))

@@ -31,6 +31,8 @@ class FollowUp(db.Model):
     __table_args__ = (
         Index("ix_follow_ups_customer_occurred", "customer_id", "occurred_at"),
         Index("ix_follow_ups_author_occurred", "author_id", "occurred_at"),
+        # Counting a team's visits or calls in a period reads the index alone (crm.metrics).
+        Index("ix_follow_ups_author_kind_occurred", "author_id", "kind", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -23,6 +23,7 @@ class NotificationKind(enum.StrEnum):
     REVIEW_REPLY = "review_reply"
     REVIEW_ACKNOWLEDGED = "review_acknowledged"
     LEAD_UNROUTED = "lead_unrouted"
+    REPORT_READY = "report_ready"
 
 
 NOTIFICATION_LABELS = {
@@ -30,6 +31,7 @@ NOTIFICATION_LABELS = {
     NotificationKind.REVIEW_REPLY: _l("Reply to your review comment"),
     NotificationKind.REVIEW_ACKNOWLEDGED: _l("Review acknowledged"),
     NotificationKind.LEAD_UNROUTED: _l("A new lead found no rep and waits in the pool"),
+    NotificationKind.REPORT_READY: _l("A team report is ready"),
 }
 
 

@@ -112,3 +112,23 @@ def reps_alongside(rep: User) -> list[User]:
         select(User).where(User.team_id == rep.team_id, User.role == Role.REP,
                            User.active.is_(True))
         .order_by(User.name, User.id)))
+
+
+# The numbers the sheet shares with the dashboard and reports come from crm.metrics.
+SINCE_YESTERDAY = ("follow_ups", "visits", "new_a_deals", "grade_upgrades", "grade_downgrades",
+                   "won_deals")
+
+
+def since_yesterday(rep: User) -> dict[str, int]:
+    """The rep's activity yesterday and today, in their team's zone: one metrics statement,
+    the same definitions the dashboard and reports count with."""
+    from crm.metrics import Window, compute
+    from crm.metrics.periods import Period, today_in
+    from crm.metrics.summary import team_zone
+
+    zone = team_zone(rep.team)
+    today = today_in(zone)
+    figures = compute(SINCE_YESTERDAY, Window(select(User.id).where(User.id == rep.id),
+                                              Period.custom(today - timedelta(days=1), today),
+                                              zone))
+    return {name: figures.total(name) for name in SINCE_YESTERDAY}

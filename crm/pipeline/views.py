@@ -28,7 +28,13 @@ from crm.pipeline.models import (
     Grade,
     Stage,
 )
-from crm.pipeline.sheet import reps_alongside, reviewed_since, sheet_rows, summarise
+from crm.pipeline.sheet import (
+    reps_alongside,
+    reviewed_since,
+    sheet_rows,
+    since_yesterday,
+    summarise,
+)
 from crm.saving import save_form, saved_and_go
 
 bp = Blueprint("pipeline", __name__)
@@ -257,6 +263,7 @@ def sheet():
                        summary=summarise(rows, today=today_start.date(),
                                          today_start=today_start),
                        reviewed_since=reviewed_since, today_start=today_start,
+                       activity=since_yesterday(rep),
                        previous_rep=previous_rep, next_rep=next_rep, pickable=pickable,
                        projector=request.args.get("view") == "projector",
                        review_form=ReviewForm(), back=request.full_path.rstrip("?"))

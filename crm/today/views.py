@@ -9,6 +9,7 @@ from crm.clock import utcnow
 from crm.customers import pool
 from crm.followups.logging import follow_ups_due
 from crm.htmx import render_page
+from crm.metrics.summary import metric_label, metric_unit
 from crm.pipeline.listing import open_deals_by_grade
 from crm.reviews import worklist
 from crm.today import attention
@@ -26,7 +27,18 @@ def index():
     grades = open_deals_by_grade(current_user.id) if may_log else {}
     return render_page("today/index.html", now=utcnow(), user=current_user, expiring=expiring,
                        days_left=pool.days_left, due=due, today=today, may_log=may_log,
-                       open_deals=grades, team=_team_attention(today))
+                       open_deals=grades, team=_team_attention(today),
+                       my_goals=_my_goals() if may_log else [], metric_label=metric_label,
+                       metric_unit=metric_unit)
+
+
+def _my_goals() -> list:
+    """The person's own goals running now, with progress (crm.goals)."""
+    from crm.goals.progress import current_goals_of, progress_of
+
+    goals = current_goals_of(current_user)
+    progress = progress_of(goals) if goals else {}
+    return [progress[goal.id] for goal in goals]
 
 
 def _team_attention(today) -> dict | None:

@@ -206,6 +206,7 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
                               f"(under the bottom navigation?) {_focus(page)}")
     check.visit("pipeline", "/pipeline")
     check.visit("more", "/more")
+    check.visit("dashboard-rep", "/dashboard")
 
     check.sign_in(world.manager.email)
     check.visit("today-manager")
@@ -214,6 +215,10 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
     check.visit("review-queue", "/reviews")
     check.visit("review", f"/reviews/{review.id}")
     check.visit("routing", f"/routing/teams/{world.teams.sh1}")
+    check.visit("dashboard", "/dashboard?period=week")
+    check.visit("goals", "/goals")
+    check.visit("reports", "/reports")
+    check.visit("report", f"/reports/{world.report_run}")
 
     check.sign_in(world.admin.email)
     check.visit("admin-users", "/admin/users")
