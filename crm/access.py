@@ -537,3 +537,17 @@ def get_visible_or_404(scope: Select, model, object_id: int):
     if obj is None:
         abort(404)
     return obj
+
+
+# --- offline logging and resumable uploads (issue 13) ---
+
+def recording_upload_or_404(user: User, upload_id: str):
+    """A chunked upload in flight: only the person who started it continues it, and only
+    while they may still add to the follow-up (anyone else gets 404)."""
+    from crm.recordings.models import RecordingUpload
+
+    upload = db.session.scalars(select(RecordingUpload).where(
+        RecordingUpload.id == str(upload_id)[:32], RecordingUpload.user_id == user.id)).first()
+    if upload is None or not may_add_recording(user, upload.follow_up_id):
+        abort(404)
+    return upload

@@ -28,6 +28,8 @@ PERIODIC_JOBS = [
     ("crm.customers.jobs.expire_pool", "5 16 * * *", "default"),
     # Recordings whose job was lost (a killed worker, Redis away at upload) are sent again.
     ("crm.recordings.processing.requeue_stuck", "*/15 * * * *", "default"),
+    # Chunked recording uploads abandoned for a day (issue 13).
+    ("crm.recordings.jobs.purge_abandoned_uploads", "41 * * * *", "default"),
 ]
 
 

@@ -62,6 +62,7 @@ def _user_form(world, target) -> dict:
 # Areas keep their rows in their own modules; they import the helpers above.
 from tests.access_matrix_customers import CUSTOMER_ROUTES  # noqa: E402
 from tests.access_matrix_office import OFFICE_ROUTES  # noqa: E402
+from tests.access_matrix_offline import OFFLINE_ROUTES  # noqa: E402
 from tests.access_matrix_pipeline import PIPELINE_ROUTES  # noqa: E402
 from tests.access_matrix_reviews import REVIEW_ROUTES  # noqa: E402
 
@@ -117,6 +118,7 @@ ROUTES: list[Route] = [
           url=lambda w: f"/admin/teams/{w.teams.empty}/delete"),
     # Before the customer rows, one of which releases the rep's customer to the pool.
     *PIPELINE_ROUTES,
+    *OFFLINE_ROUTES,  # before the customer routes release and transfer the rep's customer
     *CUSTOMER_ROUTES,
     *OFFICE_ROUTES,
     *REVIEW_ROUTES,

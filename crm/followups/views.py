@@ -90,6 +90,7 @@ def _logged(customer, follow_up: FollowUp, first_time: bool = True):
         # The page's script sends the audio next, by its own request.
         return jsonify(ok=True, upload_url=url_for("recordings.upload",
                                                    follow_up_id=follow_up.id),
+                       uploads=url_for("uploads.create", follow_up_id=follow_up.id),
                        redirect=done_url), 201
     if first_time:
         flash(_("Follow-up saved."), "success")

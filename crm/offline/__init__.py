@@ -1,0 +1,1 @@
+"""Offline-first logging: the service worker, the app manifest and the page of what waits on this phone (issue 13)."""

@@ -1,0 +1,46 @@
+"""offline logging: recordings uploaded in resumable chunks
+
+Revision ID: 0014_offline_logging
+Revises: 0010_phone_extensions
+Create Date: 2026-12-02 11:00:00
+
+recording_uploads holds one row per chunked upload in flight (the partial file lives in the
+upload store under partial/<id>); rows go when the file is attached or after a day unused.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+import crm.columns
+
+revision = "0014_offline_logging"
+down_revision = "0010_phone_extensions"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "recording_uploads",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("follow_up_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("audio_type", sa.String(length=40), nullable=True),
+        sa.Column("consent_confirmed", sa.Boolean(), nullable=False),
+        sa.Column("created_at", crm.columns.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", crm.columns.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["follow_up_id"], ["follow_ups.id"],
+                                name=op.f("fk_recording_uploads_follow_up_id_follow_ups"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
+                                name=op.f("fk_recording_uploads_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_recording_uploads")),
+    )
+    with op.batch_alter_table("recording_uploads") as batch_op:
+        batch_op.create_index(batch_op.f("ix_recording_uploads_follow_up_id"), ["follow_up_id"])
+        batch_op.create_index(batch_op.f("ix_recording_uploads_user_id"), ["user_id"])
+        batch_op.create_index(batch_op.f("ix_recording_uploads_updated_at"), ["updated_at"])
+
+
+def downgrade():
+    op.drop_table("recording_uploads")
