@@ -249,7 +249,7 @@
   // Send what waits in the outbox, oldest first; stop at the first network error.
   var flushing = null;
   function flush() {
-    if (flushing || !navigator.onLine) { return flushing || Promise.resolve(); }
+    if (flushing || !navigator.onLine) { return flushing || refresh(); }
     flushing = all("outbox").then(function (items) {
       items.sort(function (a, b) { return a.at - b.at; });
       return items.reduce(function (previous, item) {

@@ -303,7 +303,8 @@
           keepFile(file, action).then(function (rec) {
             rec.uploadUrl = form.dataset.saved;
             rec.key = "saved";
-            rec.consent = chosen && chosen.consent;
+            var tick = picker.querySelector("input[name=consent]");
+            rec.consent = !tick || tick.checked;
             return box.put("recordings", rec).then(function () {
               if (chosen) { forget(chosen); }
               chosen = rec;
@@ -361,9 +362,9 @@
       }).catch(function () {
         // No network: the follow-up (and its recording) wait on this phone.
         localStorage.removeItem(draftName);
+        box.refresh();
         form.hidden = true;
         document.querySelectorAll("[data-saved-offline]").forEach(function (n) { n.hidden = false; });
-        box.refresh();
       });
     });
   }
