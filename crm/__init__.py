@@ -33,7 +33,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 # Every area's models, so that the metadata (and Alembic's autogenerate) sees all tables.
 MODEL_MODULES = ("crm.accounts.models", "crm.customers.models", "crm.audit.models",
                  "crm.followups.models", "crm.recordings.models", "crm.pipeline.models",
-                 "crm.reviews.models", "crm.notifications.models")
+                 "crm.reviews.models", "crm.notifications.models",
+                 "crm.checkins.models")
 
 
 def _init_extensions(app: Flask) -> None:
@@ -92,6 +93,7 @@ def _send_to_login():
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts.views import bp as accounts_bp
     from crm.admin.views import bp as admin_bp
+    from crm.checkins.views import bp as checkins_bp
     from crm.customers.office_views import bp as customer_office_bp
     from crm.customers.views import bp as customers_bp
     from crm.followups.views import bp as followups_bp
@@ -105,7 +107,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (accounts_bp, today_bp, customers_bp, customer_office_bp, followups_bp,
                       recordings_bp, pipeline_bp, reviews_bp, admin_bp, system_bp, uploads_bp,
-                      offline_bp):
+                      offline_bp, checkins_bp):
         app.register_blueprint(blueprint)
 
 

@@ -245,6 +245,7 @@
     };
     picker.hidden = false;
     picker.disabled = false;
+    offerCheckIn(form);
     form.querySelectorAll("[data-without-script]").forEach(function (b) { b.hidden = true; });
 
     var draft = null;
@@ -366,6 +367,52 @@
         form.hidden = true;
         document.querySelectorAll("[data-saved-offline]").forEach(function (n) { n.hidden = false; });
       });
+    });
+  }
+
+  // Check in at the customer: position, accuracy and the distance the server works out.
+  // Flagged when far or imprecise, never refused; a visit is saved with or without it.
+  function offerCheckIn(form) {
+    var holder = form.querySelector("[data-check-in]");
+    if (!holder || !navigator.geolocation) { return; }
+    holder.hidden = false;
+    var status = holder.querySelector("[data-check-in-status]");
+    var setting = holder.querySelector("[data-set-location]");
+    var out = holder.querySelector("[data-check-out]");
+    setting.hidden = Boolean(holder.dataset.hasLocation);
+    function post(url, body) {
+      return fetch(url, { method: "POST", body: body, credentials: "same-origin",
+                          headers: { "Accept": "application/json", "X-CSRFToken": csrf() } })
+        .then(function (response) { return response.json(); });
+    }
+    holder.querySelector("[data-check-in-button]").addEventListener("click", function () {
+      if (!navigator.onLine) { status.textContent = status.dataset.offline; return; }
+      status.textContent = status.dataset.busy;
+      navigator.geolocation.getCurrentPosition(function (position) {
+        var body = new FormData();
+        body.append("latitude", position.coords.latitude);
+        body.append("longitude", position.coords.longitude);
+        body.append("accuracy", position.coords.accuracy);
+        if (!setting.hidden && setting.querySelector("input").checked) { body.append("set_location", "y"); }
+        form.elements.latitude.value = position.coords.latitude.toFixed(6);
+        form.elements.longitude.value = position.coords.longitude.toFixed(6);
+        post(holder.dataset.url, body).then(function (answer) {
+          status.textContent = answer.message || answer.error;
+          holder.classList.toggle("flagged", Boolean(answer.far || answer.inaccurate));
+          if (answer.ok) {
+            setting.hidden = true;
+            out.hidden = false;
+            out.dataset.url = answer.check_out;
+          }
+        }, function () { status.textContent = status.dataset.offline; });
+      }, function () { status.textContent = status.dataset.failed; },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });
+    });
+    out.addEventListener("click", function () {
+      post(out.dataset.url, new FormData()).then(function (answer) {
+        status.textContent = answer.message;
+        out.hidden = true;
+      }, function () { status.textContent = status.dataset.offline; });
     });
   }
 

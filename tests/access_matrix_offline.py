@@ -6,7 +6,7 @@ An upload in flight belongs to the person who started it: everyone else gets 404
 upload id is 404 for every signed-in role.
 """
 
-from tests.access_matrix import Route, everyone, signed_in
+from tests.access_matrix import TO_LOGIN, Route, everyone, signed_in
 from tests.access_matrix_customers import SEES_REPS_CUSTOMER
 
 
@@ -26,4 +26,14 @@ OFFLINE_ROUTES = [
           url=lambda w: "/uploads/nosuchupload/chunks?offset=0"),
     Route("POST", "/uploads/<upload_id>/discard", signed_in(404),
           url=lambda w: "/uploads/nosuchupload/discard"),
+    # Check-ins: made on customers one may log on; a day is its person's and their managers'.
+    Route("POST", "/customers/<int:customer_id>/check-ins", _with(SEES_REPS_CUSTOMER, 303),
+          url=lambda w: f"/customers/{w.customers.rep}/check-ins",
+          data=lambda w: {"latitude": "31.2304", "longitude": "121.4737", "accuracy": "20"}),
+    Route("POST", "/check-ins/<int:check_in_id>/check-out", signed_in(404),
+          url=lambda w: "/check-ins/999999/check-out"),
+    Route("GET", "/check-ins",
+          {"anonymous": TO_LOGIN, "rep": 200, "rep2": 404, "manager": 200,
+           "region_manager": 200, "rep3": 404, "manager2": 404, "office": 404, "admin": 200},
+          url=lambda w: f"/check-ins?person={w.rep.id}"),
 ]

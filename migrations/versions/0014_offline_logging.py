@@ -1,11 +1,13 @@
-"""offline logging: recordings uploaded in resumable chunks
+"""offline logging: recordings uploaded in resumable chunks, check-ins at the customer
 
 Revision ID: 0014_offline_logging
 Revises: 0010_phone_extensions
 Create Date: 2026-12-02 11:00:00
 
 recording_uploads holds one row per chunked upload in flight (the partial file lives in the
-upload store under partial/<id>); rows go when the file is attached or after a day unused.
+upload store under partial/<id>); rows go when the file is attached or after a day unused. check_ins keeps each check-in
+(position, accuracy, distance, flags, check-out); customer_locations a customer's saved
+position, with who set it and when.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -41,6 +43,46 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_recording_uploads_user_id"), ["user_id"])
         batch_op.create_index(batch_op.f("ix_recording_uploads_updated_at"), ["updated_at"])
 
+    op.create_table(
+        "customer_locations",
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("latitude", sa.Float(), nullable=False),
+        sa.Column("longitude", sa.Float(), nullable=False),
+        sa.Column("set_by_id", sa.Integer(), nullable=False),
+        sa.Column("set_at", crm.columns.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"],
+                                name=op.f("fk_customer_locations_customer_id_customers"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["set_by_id"], ["users.id"],
+                                name=op.f("fk_customer_locations_set_by_id_users")),
+        sa.PrimaryKeyConstraint("customer_id", name=op.f("pk_customer_locations")),
+    )
+    op.create_table(
+        "check_ins",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("at", crm.columns.UTCDateTime(), nullable=False),
+        sa.Column("latitude", sa.Float(), nullable=False),
+        sa.Column("longitude", sa.Float(), nullable=False),
+        sa.Column("accuracy_m", sa.Float(), nullable=True),
+        sa.Column("distance_m", sa.Float(), nullable=True),
+        sa.Column("far", sa.Boolean(), nullable=False),
+        sa.Column("inaccurate", sa.Boolean(), nullable=False),
+        sa.Column("checked_out_at", crm.columns.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"],
+                                name=op.f("fk_check_ins_customer_id_customers"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
+                                name=op.f("fk_check_ins_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_check_ins")),
+    )
+    with op.batch_alter_table("check_ins") as batch_op:
+        batch_op.create_index(batch_op.f("ix_check_ins_customer_id"), ["customer_id"])
+        batch_op.create_index("ix_check_ins_user_at", ["user_id", "at"])
+
 
 def downgrade():
+    op.drop_table("check_ins")
+    op.drop_table("customer_locations")
     op.drop_table("recording_uploads")

@@ -1,0 +1,67 @@
+"""Checking in and out: the distance to the customer and the flags."""
+
+import math
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from crm.accounts.models import User
+from crm.clock import utcnow
+from crm.customers.models import Customer
+from crm.errors import DomainError
+from crm.extensions import db
+from crm.checkins.models import CheckIn, CustomerLocation
+
+# Farther than this from the customer's saved location is flagged (metres).
+FAR_METRES = 300
+# A position the phone is less sure of than this is flagged (metres).
+POOR_ACCURACY_METRES = 200
+EARTH_RADIUS_METRES = 6_371_000
+
+
+def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine): plenty for "at the customer or not"."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_METRES * math.asin(math.sqrt(a))
+
+
+def location_of(customer: Customer) -> CustomerLocation | None:
+    return db.session.get(CustomerLocation, customer.id)
+
+
+def check_in(customer: Customer, user: User, latitude: float, longitude: float,
+             accuracy_m: float | None, set_location: bool = False) -> CheckIn:
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise DomainError(_l("The position is not valid."))
+    saved = location_of(customer)
+    if saved is None and set_location:
+        saved = CustomerLocation(customer_id=customer.id, latitude=latitude,
+                                 longitude=longitude, set_by_id=user.id, set_at=utcnow())
+        db.session.add(saved)
+    distance = (distance_metres(latitude, longitude, saved.latitude, saved.longitude)
+                if saved is not None else None)
+    entry = CheckIn(customer_id=customer.id, user_id=user.id, at=utcnow(), latitude=latitude,
+                    longitude=longitude, accuracy_m=accuracy_m, distance_m=distance,
+                    far=distance is not None and distance > FAR_METRES,
+                    inaccurate=accuracy_m is None or accuracy_m > POOR_ACCURACY_METRES)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def check_out(entry: CheckIn, when: datetime | None = None) -> CheckIn:
+    if entry.checked_out_at is None:
+        entry.checked_out_at = when or utcnow()
+    return entry
+
+
+def day_of(user_id: int, start: datetime, end: datetime) -> list[CheckIn]:
+    """One person's check-ins between two instants, oldest first, with their customers."""
+    from sqlalchemy.orm import joinedload
+
+    return list(db.session.scalars(
+        select(CheckIn).where(CheckIn.user_id == user_id, CheckIn.at >= start, CheckIn.at < end)
+        .options(joinedload(CheckIn.customer)).order_by(CheckIn.at)))
