@@ -261,3 +261,39 @@ def test_a_recording_survives_its_tab_closing(app, phone, live_server, world):
     assert len(recordings) == 1 and recordings[0].original_type == "audio/webm"
     # Sent, so it no longer waits on the phone.
     assert again.evaluate("window.crmOffline.all('recordings').then(r => r.length)") == 0
+
+
+def test_check_in_near_and_far_from_the_customer(app, phone, live_server, world):
+    from crm.checkins.models import CheckIn, CustomerLocation
+
+    page = phone
+    with app.app_context():
+        db.session.add(CustomerLocation(customer_id=world.customers.rep, latitude=31.2304,
+                                        longitude=121.4737, set_by_id=world.rep.id))
+        db.session.commit()
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 31.2310, "longitude": 121.4740, "accuracy": 12})
+    page.goto(f"{live_server}/customers/{world.customers.rep}/follow-ups/new")
+    holder = page.locator("[data-check-in]")
+    status = holder.locator("[data-check-in-status]")
+    expect(holder.locator("[data-set-location]")).to_be_hidden()  # the customer has one
+    holder.locator("[data-check-in-button]").click()
+    expect(status).to_contain_text("已签到")
+    expect(status).to_contain_text("距离客户")
+    expect(holder).not_to_have_class("check-in flagged")
+
+    page.context.set_geolocation({"latitude": 31.2450, "longitude": 121.4737, "accuracy": 12})
+    holder.locator("[data-check-in-button]").click()
+    expect(status).to_contain_text("离客户较远")
+    expect(holder).to_have_class("check-in flagged")
+    _shot(page, "offline-check-in-far")
+    holder.locator("[data-check-out]").click()
+    expect(status).to_contain_text("已签退")
+    with app.app_context():
+        entries = db.session.scalars(select(CheckIn).order_by(CheckIn.id)).all()
+        assert [e.far for e in entries] == [False, True]
+        assert entries[1].checked_out_at is not None and entries[0].checked_out_at is None
+    # Location is never needed to save the visit.
+    page.fill("#summary", "签到后记录拜访")
+    page.click("button:has-text('保存跟进')")
+    page.wait_for_url(f"**/customers/{world.customers.rep}#follow-up-*", timeout=DEADLINE)
