@@ -34,7 +34,8 @@ def test_the_first_check_in_offers_to_set_the_location_and_keeps_who(app, world,
     rep = login_as("rep")
     first = _check_in(rep, world.customers.rep, HOME)
     assert first.status_code == 201
-    assert first.get_json()["distance"] is None and "No saved location" in first.get_json()["message"]
+    answer = first.get_json()
+    assert answer["distance"] is None and "No saved location" in answer["message"]
     with app.app_context():
         assert db.session.get(CustomerLocation, world.customers.rep) is None
     saved = _check_in(rep, world.customers.rep, HOME, set_location="y")

@@ -7,11 +7,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from crm.accounts.models import User
+from crm.checkins.models import CheckIn, CustomerLocation
 from crm.clock import utcnow
 from crm.customers.models import Customer
 from crm.errors import DomainError
 from crm.extensions import db
-from crm.checkins.models import CheckIn, CustomerLocation
 
 # Farther than this from the customer's saved location is flagged (metres).
 FAR_METRES = 300

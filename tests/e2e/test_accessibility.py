@@ -206,6 +206,8 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
                               f"(under the bottom navigation?) {_focus(page)}")
     check.visit("pipeline", "/pipeline")
     check.visit("more", "/more")
+    check.visit("waiting-to-send", "/offline")
+    check.visit("check-ins", "/check-ins")
 
     check.sign_in(world.manager.email)
     check.visit("today-manager")
