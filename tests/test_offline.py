@@ -101,3 +101,14 @@ def test_the_log_form_puts_the_record_control_first(world, login_as):
     assert html.index("data-check-in") < html.index('name="summary"')
     card = login_as("rep").get(f"/customers/{world.customers.rep}").get_data(as_text=True)
     assert f"/customers/{world.customers.rep}/follow-ups/new?record=1" in card
+
+
+def test_today_starts_a_visit_with_the_recorder_in_one_tap_per_customer(world, login_as):
+    rep = login_as("rep")
+    today = rep.get("/").get_data(as_text=True)
+    assert 'href="/follow-ups/new?record=1"' in today
+    pick = rep.get("/follow-ups/new?record=1").get_data(as_text=True)
+    assert f"/customers/{world.customers.rep}/follow-ups/new?record=1" in pick
+    assert 'name="record" value="1"' in pick
+    plain = rep.get("/follow-ups/new").get_data(as_text=True)
+    assert "record=1" not in plain

@@ -108,8 +108,10 @@ def pick_customer():
         customer_query(current_user, params)
         .order_by(Customer.last_contact_at.desc().nulls_last(), Customer.id.desc())
         .limit(20)).all()
+    # From Today's "Visit with recording": the form opens with the recorder running.
+    record = request.args.get("record") == "1"
     return render_page("followups/pick.html", "followups/_pick_rows.html",
-                       customers=customers, q=params.q)
+                       customers=customers, q=params.q, record=record)
 
 
 @bp.get("/follow-ups")
