@@ -111,3 +111,34 @@ def test_the_day_page_does_not_grow_with_its_check_ins(app, world, login_as):
     with count_queries(app) as many:
         rep.get("/check-ins")
     assert many.count == few.count
+
+
+def test_the_visit_logged_after_checking_in_carries_the_check_in(app, world, login_as):
+    from crm.followups.models import FollowUp
+
+    rep = login_as("rep")
+    _check_in(rep, world.customers.rep, HOME, set_location="y")
+    _check_in(rep, world.customers.rep, FAR)
+    login_as("manager")  # another person's check-in elsewhere never joins this visit
+    saved = rep.post_form(f"/customers/{world.customers.rep}/follow-ups",
+                          {"kind": "visit", "occurred_at": "2099-01-01T00:00",
+                           "summary": "签到后的拜访"}, headers=JSON)
+    assert saved.status_code == 422  # in the future: refused, and nothing linked
+    with app.app_context():
+        assert db.session.scalars(select(CheckIn.follow_up_id)).all() == [None, None]
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    when = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%dT%H:%M")
+    saved = rep.post_form(f"/customers/{world.customers.rep}/follow-ups",
+                          {"kind": "visit", "occurred_at": when, "summary": "签到后的拜访"},
+                          headers=JSON)
+    assert saved.status_code == 201
+    with app.app_context():
+        visit = db.session.scalars(select(FollowUp).where(
+            FollowUp.summary == "签到后的拜访")).one()
+        linked = db.session.scalars(select(CheckIn).order_by(CheckIn.id)).all()
+        assert [c.follow_up_id for c in linked] == [None, visit.id]  # the latest one
+    card = login_as("manager").get(f"/customers/{world.customers.rep}",
+                                   headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Checked in at" in card and ">Far<" in card

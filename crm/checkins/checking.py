@@ -1,10 +1,10 @@
 """Checking in and out: the distance to the customer and the flags."""
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from crm.accounts.models import User
 from crm.checkins.models import CheckIn, CustomerLocation
@@ -65,3 +65,19 @@ def day_of(user_id: int, start: datetime, end: datetime) -> list[CheckIn]:
     return list(db.session.scalars(
         select(CheckIn).where(CheckIn.user_id == user_id, CheckIn.at >= start, CheckIn.at < end)
         .options(joinedload(CheckIn.customer)).order_by(CheckIn.at)))
+
+
+# A visit logged this long after checking in still belongs to that check-in.
+LINK_WITHIN = timedelta(hours=12)
+
+
+def link_to_visit(follow_up) -> None:
+    """The author's latest check-in at this customer not yet on a visit, made up to
+    LINK_WITHIN before the visit happened, goes on it (one statement)."""
+    latest = (select(CheckIn.id).where(
+        CheckIn.user_id == follow_up.author_id, CheckIn.customer_id == follow_up.customer_id,
+        CheckIn.follow_up_id.is_(None), CheckIn.at >= follow_up.occurred_at - LINK_WITHIN)
+        .order_by(CheckIn.at.desc(), CheckIn.id.desc()).limit(1).scalar_subquery())
+    db.session.execute(update(CheckIn).where(CheckIn.id == latest)
+                       .values(follow_up_id=follow_up.id)
+                       .execution_options(synchronize_session=False))

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship, selectinload
 
 from crm.clock import utcnow
 from crm.columns import UTCDateTime
@@ -30,9 +30,14 @@ class CheckIn(db.Model):
     far: Mapped[bool] = mapped_column(Boolean, default=False)
     inaccurate: Mapped[bool] = mapped_column(Boolean, default=False)
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The visit logged after checking in (set when it is saved).
+    follow_up_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follow_ups.id", ondelete="SET NULL"), index=True)
 
     customer = relationship("Customer")
     user = relationship("User")
+    follow_up = relationship("FollowUp", backref=backref("check_ins", order_by="CheckIn.at",
+                                                         passive_deletes=True))
 
     @property
     def minutes(self) -> int | None:
@@ -54,3 +59,10 @@ class CustomerLocation(db.Model):
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     set_by = relationship("User")
+
+
+def check_ins_as_shown():
+    """Loader option for follow-up lists: each visit's check-ins, in one query."""
+    from crm.followups.models import FollowUp
+
+    return selectinload(FollowUp.check_ins)

@@ -70,6 +70,10 @@ def upgrade():
         sa.Column("far", sa.Boolean(), nullable=False),
         sa.Column("inaccurate", sa.Boolean(), nullable=False),
         sa.Column("checked_out_at", crm.columns.UTCDateTime(), nullable=True),
+        sa.Column("follow_up_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["follow_up_id"], ["follow_ups.id"],
+                                name=op.f("fk_check_ins_follow_up_id_follow_ups"),
+                                ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"],
                                 name=op.f("fk_check_ins_customer_id_customers"),
                                 ondelete="CASCADE"),
@@ -80,6 +84,7 @@ def upgrade():
     with op.batch_alter_table("check_ins") as batch_op:
         batch_op.create_index(batch_op.f("ix_check_ins_customer_id"), ["customer_id"])
         batch_op.create_index("ix_check_ins_user_at", ["user_id", "at"])
+        batch_op.create_index(batch_op.f("ix_check_ins_follow_up_id"), ["follow_up_id"])
 
 
 def downgrade():
