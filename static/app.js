@@ -262,8 +262,8 @@
   function sendSaved(item) {
     var body = new FormData();
     item.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
-    return fetch(item.url, { method: "POST", body: body, credentials: "same-origin",
-                             headers: { "Accept": "application/json" } })
+    return patient(item.url, { method: "POST", body: body, credentials: "same-origin",
+                               headers: { "Accept": "application/json" } })
       .then(function (response) {
         if (response.status !== 201) {
           // Refused (the session ended, the form is wrong): kept, and shown where to fix it.
@@ -279,7 +279,15 @@
         });
       });
   }
-  window.crmOffline = { db: db, done: done, store: store, all: all, put: put, remove: remove,
+  // fetch, given up after 20 s without an answer (packets stop, the connection stays open).
+  function patient(url, options) {
+    var control = window.AbortController ? new AbortController() : null;
+    var timer = control && setTimeout(function () { control.abort(); }, 20000);
+    if (control) { options.signal = control.signal; }
+    return fetch(url, options).then(function (response) { clearTimeout(timer); return response; },
+      function (error) { clearTimeout(timer); throw error; });
+  }
+  window.crmOffline = { patient: patient, db: db, done: done, store: store, all: all, put: put, remove: remove,
                         refresh: refresh, flush: flush };
 
   function showConnection() {

@@ -335,8 +335,8 @@
       }).then(function () { return box.put("outbox", item); }).then(function () {
         var notes = new FormData();
         item.fields.forEach(function (pair) { notes.append(pair[0], pair[1]); });
-        return fetch(action, { method: "POST", body: notes, credentials: "same-origin",
-                               headers: { "Accept": "application/json" } });
+        return box.patient(action, { method: "POST", body: notes, credentials: "same-origin",
+                                     headers: { "Accept": "application/json" } });
       }).then(function (response) {
         if (response.status !== 201) {
           // Let the server show what is wrong with the notes (the recording waits here).

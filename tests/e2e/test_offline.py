@@ -244,7 +244,12 @@ def test_a_recording_survives_its_tab_closing(app, phone, live_server, world):
     _wait_until(lambda: page.evaluate(
         """() => window.crmOffline.store('chunks').then(s => new Promise(ok => {
              const r = s.count(); r.onsuccess = () => ok(r.result >= 3); }))"""))
-    page.close()  # the tab goes away while recording (no chance to ask)
+    # Leaving asks first while audio is not sent; the rep leaves anyway (or the tab dies).
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    with page.expect_event("close", timeout=DEADLINE):
+        page.close(run_before_unload=True)
+    assert asked == ["beforeunload"]
 
     again = context.new_page()
     again.goto(f"{live_server}/customers/{world.customers.rep}/follow-ups/new")
