@@ -142,3 +142,17 @@ def test_the_visit_logged_after_checking_in_carries_the_check_in(app, world, log
     card = login_as("manager").get(f"/customers/{world.customers.rep}",
                                    headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Checked in at" in card and ">Far<" in card
+
+
+def test_the_far_distance_is_the_teams_setting(app, world, login_as):
+    from crm.accounts.models import Team
+
+    rep = login_as("rep")
+    _check_in(rep, world.customers.rep, HOME, set_location="y")
+    with app.app_context():
+        db.session.get(Team, world.teams.sh1).check_in_far_metres = 2000
+        db.session.commit()
+    assert not _check_in(rep, world.customers.rep, FAR).get_json()["far"]  # 1 km < 2 km
+    admin = login_as("admin")
+    page = admin.get(f"/admin/teams/{world.teams.sh1}/edit").get_data(as_text=True)
+    assert 'name="check_in_far_metres"' in page and 'value="2000"' in page

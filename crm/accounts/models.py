@@ -47,6 +47,8 @@ class TeamDefaults:
     grade_a_days: int = 7
     grade_b_days: int = 14
     grade_c_days: int = 30
+    # A check-in farther than this from the customer's saved location is flagged (签到).
+    check_in_far_metres: int = 300
 
 
 TEAM_DEFAULTS = TeamDefaults()
@@ -73,6 +75,7 @@ class Team(db.Model):
     grade_a_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.grade_a_days)
     grade_b_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.grade_b_days)
     grade_c_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.grade_c_days)
+    check_in_far_metres: Mapped[int] = _team_setting(TEAM_DEFAULTS.check_in_far_metres)
 
     parent: Mapped["Team | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Team"]] = relationship(back_populates="parent",

@@ -87,6 +87,11 @@ class TeamForm(FlaskForm):
     grade_c_days = IntegerField(_l("A C deal signs within (days)"),
                                 default=TEAM_DEFAULTS.grade_c_days,
                                 validators=[Optional(), NumberRange(min=1, max=365)])
+    # Left empty, the team keeps what it has.
+    check_in_far_metres = IntegerField(
+        _l("Flag a check-in farther than this from the customer (metres)"),
+        default=TEAM_DEFAULTS.check_in_far_metres,
+        validators=[Optional(), NumberRange(min=20, max=50000)])
 
     def __init__(self, *args, teams=(), exclude_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -27,6 +27,7 @@ from crm.accounts.users import (
     update_user,
 )
 from crm.admin.forms import NewUserForm, TeamForm, UserFilterForm, UserForm
+from crm.checkins.checking import set_check_in_distance
 from crm.customers.ownership import hand_over_customers
 from crm.extensions import db
 from crm.forms import choices, optional_int
@@ -244,6 +245,7 @@ def _apply_settings(team, form) -> None:
     set_review_target(team, form.daily_review_target.data)
     set_grade_windows(team, a=form.grade_a_days.data, b=form.grade_b_days.data,
                       c=form.grade_c_days.data)
+    set_check_in_distance(team, form.check_in_far_metres.data)
 
 
 @bp.get("/teams/<int:team_id>/edit")

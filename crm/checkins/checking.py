@@ -13,8 +13,8 @@ from crm.customers.models import Customer
 from crm.errors import DomainError
 from crm.extensions import db
 
-# Farther than this from the customer's saved location is flagged (metres).
-FAR_METRES = 300
+# Farther than this from the customer's saved location is flagged (metres): the team's
+# setting (Admin → Teams), TEAM_DEFAULTS.check_in_far_metres (300) without a team.
 # A position the phone is less sure of than this is flagged (metres).
 POOR_ACCURACY_METRES = 200
 EARTH_RADIUS_METRES = 6_371_000
@@ -26,6 +26,18 @@ def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_METRES * math.asin(math.sqrt(a))
+
+
+def far_metres(user: User) -> int:
+    from crm.accounts.teams import rules_for
+
+    return rules_for(user).check_in_far_metres
+
+
+def set_check_in_distance(team, metres: int | None) -> None:
+    """The team's check-in distance; None keeps it."""
+    if metres is not None:
+        team.check_in_far_metres = metres
 
 
 def location_of(customer: Customer) -> CustomerLocation | None:
@@ -45,7 +57,7 @@ def check_in(customer: Customer, user: User, latitude: float, longitude: float,
                 if saved is not None else None)
     entry = CheckIn(customer_id=customer.id, user_id=user.id, at=utcnow(), latitude=latitude,
                     longitude=longitude, accuracy_m=accuracy_m, distance_m=distance,
-                    far=distance is not None and distance > FAR_METRES,
+                    far=distance is not None and distance > far_metres(user),
                     inaccurate=accuracy_m is None or accuracy_m > POOR_ACCURACY_METRES)
     db.session.add(entry)
     db.session.flush()

@@ -9,7 +9,13 @@ from sqlalchemy import select
 
 from crm import access, clock
 from crm.accounts.models import User
-from crm.checkins.checking import FAR_METRES, POOR_ACCURACY_METRES, check_in, check_out, day_of
+from crm.checkins.checking import (
+    POOR_ACCURACY_METRES,
+    check_in,
+    check_out,
+    day_of,
+    far_metres,
+)
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.htmx import redirect_after_post, render_page, wants_json
@@ -114,6 +120,6 @@ def index():
     people = db.session.scalars(select(User).where(
         User.id.in_(access.led_people(current_user))).order_by(User.name)).all()
     return render_page("checkins/index.html", person=person, day=day, entries=entries,
-                       people=people, far_metres=FAR_METRES,
+                       people=people, far_metres=far_metres(person),
                        poor_accuracy_metres=POOR_ACCURACY_METRES,
                        previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1))

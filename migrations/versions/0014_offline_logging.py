@@ -7,7 +7,8 @@ Create Date: 2026-12-02 11:00:00
 recording_uploads holds one row per chunked upload in flight (the partial file lives in the
 upload store under partial/<id>); rows go when the file is attached or after a day unused. check_ins keeps each check-in
 (position, accuracy, distance, flags, check-out); customer_locations a customer's saved
-position, with who set it and when.
+position, with who set it and when; teams.check_in_far_metres the distance (default 300 m)
+beyond which a check-in is flagged.
 """
 import sqlalchemy as sa
 from alembic import op
@@ -85,9 +86,16 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_check_ins_customer_id"), ["customer_id"])
         batch_op.create_index("ix_check_ins_user_at", ["user_id", "at"])
         batch_op.create_index(batch_op.f("ix_check_ins_follow_up_id"), ["follow_up_id"])
+    op.add_column("teams", sa.Column("check_in_far_metres", sa.Integer(), nullable=False,
+                                     server_default="300"))
 
 
 def downgrade():
+    # Not a batch on SQLite: rebuilding teams would lose the expression index of 0009.
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("ALTER TABLE teams DROP COLUMN check_in_far_metres")
+    else:
+        op.drop_column("teams", "check_in_far_metres")
     op.drop_table("check_ins")
     op.drop_table("customer_locations")
     op.drop_table("recording_uploads")
