@@ -188,3 +188,13 @@ def test_the_purge_job_removes_uploads_abandoned_for_a_day(app, world, login_as,
     from crm.recordings.jobs import purge_abandoned_uploads
     with app.app_context():
         assert purge_abandoned_uploads() == 0
+
+
+def test_the_same_audio_sent_twice_for_a_visit_is_kept_once(app, world, login_as, audio):
+    rep = login_as("rep")
+    answers = []
+    for _ in range(2):  # two tabs, or a retry after the answer was lost
+        upload = _start(rep, world.ride_along, len(audio)).get_json()
+        answers.append(_send(rep, upload["id"], 0, audio).get_json())
+    assert answers[0]["recording"] == answers[1]["recording"]
+    assert len(_new_recordings(app, world.ride_along)) == 1

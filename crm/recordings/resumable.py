@@ -154,6 +154,13 @@ def finish_upload(store: FileStore, upload: RecordingUpload, user: User) -> Reco
         while chunk := partial.read(CHUNK_BYTES):
             digest.update(chunk)
     sha256 = digest.hexdigest()
+    twin = db.session.scalars(select(Recording).where(
+        Recording.follow_up_id == upload.follow_up_id,
+        Recording.original_sha256 == sha256)).first()
+    if twin is not None:
+        # The same audio sent twice for this visit (two tabs, a retry after a lost answer).
+        discard_upload(store, upload)
+        return twin
     target = store.path_for(sha256)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
