@@ -49,11 +49,18 @@ class Meter:
     def __init__(self, page):
         self.bytes = 0
         self.requests = 0
+        self.audio = 0
         page.on("requestfinished", self._count)
 
     def _count(self, request):
-        sizes = request.sizes()
+        try:
+            sizes = request.sizes()
+        except Exception:  # noqa: BLE001 - finished as the browser closed
+            return
         self.requests += 1
+        if "/chunks" in request.url:
+            # Chrome reports no body size for a Blob body: the recording's size is added.
+            self.bytes -= sizes["requestBodySize"]
         self.bytes += (sizes["requestHeadersSize"] + sizes["requestBodySize"]
                        + sizes["responseHeadersSize"] + sizes["responseBodySize"])
 
@@ -120,16 +127,23 @@ def main() -> None:
             page.click("[data-recorder-toggle]")
             page.wait_for_timeout(args.seconds * 1000)
             page.fill("#summary", "慢网下的拜访")
-            started = time.perf_counter()
             page.click("[data-recorder-toggle]")
+            page.locator("[data-recorder-status]").filter(has_text="✓").wait_for()
+            meter.audio = page.evaluate("""() => window.crmOffline.all('chunks')
+                .then(rows => rows.reduce((n, row) => n + row.blob.size, 0))""")
+            meter.bytes += meter.audio
+            started = time.perf_counter()
             page.click("button.primary[type=submit]")
             page.wait_for_url(f"**/customers/{customer_id}#follow-up-*", timeout=120_000)
             page.wait_for_load_state("load")
             elapsed = time.perf_counter() - started
             print(f"slow 3G ({args.latency_ms} ms, {args.kbit} kbit/s): a visit with a "
-                  f"{args.seconds:g} s recording saved and shown in {elapsed:.1f} s, "
+                  f"{args.seconds:g} s recording saved (Save to the card shown) in "
+                  f"{elapsed:.1f} s, "
                   f"{meter.bytes / 1024:.1f} KiB in {meter.requests} requests "
-                  f"(save, upload, card page and its assets)")
+                  f"(save, upload, card page and its assets), of which the audio "
+                  f"{meter.audio / 1024:.1f} KiB ({meter.audio * 8 / args.seconds / 1000:.0f} "
+                  f"kbit/s)")
 
             # A resumed upload.
             size = int(args.resume_megabytes * 1024 * 1024)
@@ -150,6 +164,7 @@ def main() -> None:
                 route_.continue_()
 
             page.goto(f"{base}/follow-ups/{visit_id}/recordings/new")
+            page.unroute("**/uploads/*/chunks*")
             page.route("**/uploads/*/chunks*", route)
             meter = Meter(page)
             started = time.perf_counter()
