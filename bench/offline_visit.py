@@ -157,7 +157,7 @@ def main() -> None:
                 offset = int(parse_qs(urlparse(route_.request.url).query)["offset"][0])
                 length = len(route_.request.post_data_buffer or b"")
                 pieces.append(length)
-                if not cut["done"] and offset + length > size // 2:
+                if not cut["done"] and offset >= size // 2:
                     cut["done"] = True
                     route_.abort("connectionreset")
                     return

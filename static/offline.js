@@ -14,7 +14,11 @@
 (function () {
   "use strict";
   var box = window.crmOffline;
-  var PIECE = 512 * 1024;
+  // Pieces last about six seconds on the network they go over: 64 KB to 1 MB, so a piece
+  // lost on a slow line costs little, and a fast one is not slowed by round trips.
+  var PIECE = 256 * 1024;
+  var MIN_PIECE = 64 * 1024;
+  var MAX_PIECE = 1024 * 1024;
   var STALL_MS = 15000;
   var SPEECH_BITS = 24000;
   var sending = 0;  // uploads running on this page
@@ -146,6 +150,7 @@
       return new Promise(function (resolve, reject) {
         var offset = 0;
         var delay = 1000;
+        var piece = PIECE;
         function start() {
           if (rec.upload) { ask(); return; }
           var body = new FormData();
@@ -170,9 +175,14 @@
         }
         function next() {
           report(offset / blob.size);
-          request("POST", rec.upload.chunks + "?offset=" + offset, blob.slice(offset, offset + PIECE),
+          var began = Date.now();
+          request("POST", rec.upload.chunks + "?offset=" + offset, blob.slice(offset, offset + piece),
             function (status, json, stalled) {
               if (status === 201) { resolve(json); } else if ((status === 200 || status === 409) && json) {
+                var seconds = Math.max((Date.now() - began) / 1000, 0.05);
+                if (status === 200) {
+                  piece = Math.max(MIN_PIECE, Math.min(MAX_PIECE, Math.round((json.offset - offset) / seconds * 6)));
+                }
                 offset = json.offset;
                 delay = 1000;
                 next();
