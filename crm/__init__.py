@@ -43,6 +43,7 @@ MODEL_MODULES = (
     "crm.routing.models",
     "crm.goals.models",
     "crm.reports.models",
+    "crm.checkins.models",
 )
 
 
@@ -102,12 +103,15 @@ def _send_to_login():
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts.views import bp as accounts_bp
     from crm.admin.views import bp as admin_bp
+    from crm.checkins.views import bp as checkins_bp
     from crm.customers.office_views import bp as customer_office_bp
     from crm.customers.views import bp as customers_bp
     from crm.dashboard.views import bp as dashboard_bp
     from crm.followups.views import bp as followups_bp
     from crm.goals.views import bp as goals_bp
+    from crm.offline.views import bp as offline_bp
     from crm.pipeline.views import bp as pipeline_bp
+    from crm.recordings.resumable_views import bp as uploads_bp
     from crm.recordings.views import bp as recordings_bp
     from crm.reports.views import bp as reports_bp
     from crm.reviews.views import bp as reviews_bp
@@ -132,6 +136,9 @@ def _register_blueprints(app: Flask) -> None:
         dashboard_bp,
         goals_bp,
         reports_bp,
+        uploads_bp,
+        offline_bp,
+        checkins_bp,
     ):
         app.register_blueprint(blueprint)
 

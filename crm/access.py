@@ -718,3 +718,42 @@ def goal_team_or_404(user: User, team_id: int) -> Team:
     if not may_set_goals(user):
         abort(403)
     return get_visible_or_404(goal_teams(user), Team, team_id)
+
+
+# --- offline logging and resumable uploads (issue 13) ---
+
+def recording_upload_or_404(user: User, upload_id: str):
+    """A chunked upload in flight: only the person who started it continues it, and only
+    while they may still add to the follow-up (anyone else gets 404)."""
+    from crm.recordings.models import RecordingUpload
+
+    upload = db.session.scalars(select(RecordingUpload).where(
+        RecordingUpload.id == str(upload_id)[:32], RecordingUpload.user_id == user.id)).first()
+    if upload is None or not may_add_recording(user, upload.follow_up_id):
+        abort(404)
+    return upload
+
+
+def own_check_in_or_404(user: User, check_in_id: int):
+    """A check-in is checked out by the person who made it."""
+    from crm.checkins.models import CheckIn
+
+    entry = db.session.get(CheckIn, check_in_id)
+    if entry is None or entry.user_id != user.id:
+        abort(404)
+    return entry
+
+
+def check_in_person_or_404(user: User, person_id: int) -> User:
+    """Whose day of check-ins the user may see: their own, or of people they lead (admins
+    any). Location data is personal: office does not see others' days."""
+    person = db.session.get(User, person_id)
+    if person is None or not (person.id == user.id or may_administer(user)
+                              or manages(user, person)):
+        abort(404)
+    return person
+
+
+def may_check_in(user: User) -> bool:
+    """Reps (and anyone holding customers) check in; managers read their people's days."""
+    return may_hold_customers(user) or leads_teams(user)

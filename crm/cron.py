@@ -30,6 +30,8 @@ PERIODIC_JOBS = [
     ("crm.recordings.processing.requeue_stuck", "*/15 * * * *", "default"),
     # Team reports when each team's local schedule says (crm.reports.reports.due_runs).
     ("crm.reports.jobs.schedule_reports", "*/15 * * * *", "reports"),
+    # Chunked recording uploads abandoned for a day (issue 13).
+    ("crm.recordings.jobs.purge_abandoned_uploads", "41 * * * *", "default"),
 ]
 
 

@@ -42,6 +42,8 @@ NAV_ITEMS = [
             shown_to=access.may_hold_customers, phone=False),
     NavItem("followups.ride_alongs", _l("My ride-alongs"), "ridealong",
             shown_to=access.may_hold_customers, phone=False),
+    NavItem("checkins.index", _l("Check-ins"), "visit", shown_to=access.may_check_in,
+            phone=False),
     NavItem("reviews.index", _l("Recording reviews"), "reviews",
             shown_to=access.may_use_reviews, badge=True,
             phone_label=lazy_pgettext("bottom navigation", "Reviews")),

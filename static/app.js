@@ -112,192 +112,6 @@
       });
     });
   }
-  // Recordings. The notes are saved first and the audio follows by its own request, with a
-  // progress bar; when the upload fails the notes stay saved and the audio alone is retried.
-  function clock(seconds) {
-    var s = Math.floor(seconds);
-    return Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
-  }
-
-  // The audio to send: the last thing recorded here, or the file picked.
-  function audioSource(scope) {
-    var input = scope.querySelector("[data-audio-file]");
-    var source = { recorded: null };
-    source.file = function () { return source.recorded || (input.files && input.files[0]) || null; };
-    input.addEventListener("change", function () { source.recorded = null; });
-    offerRecorder(scope, function (file) { source.recorded = file; input.value = ""; });
-    return source;
-  }
-
-  function offerRecorder(scope, setFile) {
-    var box = scope.querySelector("[data-recorder]");
-    if (!box || !window.MediaRecorder || !navigator.mediaDevices ||
-        !navigator.mediaDevices.getUserMedia) { return; }
-    box.hidden = false;
-    var button = box.querySelector("[data-recorder-toggle]");
-    var label = button.querySelector("span");
-    // The status is a live region and says what changed (recording, recorded, refused);
-    // the running clock beside it is not read out every half second.
-    var status = box.querySelector("[data-recorder-status]");
-    var running = box.querySelector("[data-recorder-clock]");
-    var recorder = null;
-    var timer = null;
-    button.addEventListener("click", function () {
-      if (recorder) { recorder.stop(); return; }
-      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
-        var chunks = [];
-        var started = Date.now();
-        recorder = new MediaRecorder(stream);
-        recorder.ondataavailable = function (event) { chunks.push(event.data); };
-        recorder.onstop = function () {
-          stream.getTracks().forEach(function (track) { track.stop(); });
-          clearInterval(timer);
-          var type = recorder.mimeType || "audio/webm";
-          var ext = type.indexOf("mp4") >= 0 ? "m4a" : (type.indexOf("ogg") >= 0 ? "ogg" : "webm");
-          setFile(new File(chunks, "recording." + ext, { type: type }));
-          running.textContent = "";
-          status.textContent = "✓ " + status.dataset.done + " " +
-            clock((Date.now() - started) / 1000);
-          label.textContent = button.dataset.start;
-          recorder = null;
-        };
-        recorder.start(1000);
-        label.textContent = button.dataset.stop;
-        status.textContent = "● " + status.dataset.busy;
-        timer = setInterval(function () {
-          running.textContent = clock((Date.now() - started) / 1000);
-        }, 500);
-      }, function () { status.textContent = "✗ " + status.dataset.failed; });
-    });
-  }
-
-  function consentGiven(scope) {
-    var box = scope.querySelector("input[name=consent]");
-    if (!box || box.checked) { return true; }
-    box.setCustomValidity(box.dataset.required || "!");
-    box.reportValidity();
-    box.addEventListener("change", function () { box.setCustomValidity(""); }, { once: true });
-    return false;
-  }
-
-  function sendAudio(scope, url, file, csrfToken) {
-    var progressBox = scope.querySelector("[data-upload-progress]");
-    var bar = progressBox.querySelector("progress");
-    var percent = progressBox.querySelector("[data-upload-percent]");
-    var error = progressBox.querySelector("[data-upload-error]");
-    var consent = scope.querySelector("input[name=consent]");
-    var data = new FormData();
-    data.append("csrf_token", csrfToken);
-    data.append("audio", file, file.name || "recording");
-    if (consent && consent.checked) { data.append("consent", "y"); }
-    progressBox.hidden = false;
-    error.textContent = "";
-    bar.value = 0;
-    var xhr = new XMLHttpRequest();
-    xhr.open("POST", url);
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.upload.onprogress = function (event) {
-      if (event.lengthComputable) {
-        bar.value = Math.round(100 * event.loaded / event.total);
-        percent.textContent = bar.value + "%";
-      }
-    };
-    xhr.onload = function () {
-      var body = null;
-      try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-      if (xhr.status === 201 && body) { window.location.assign(body.redirect); return; }
-      error.textContent = (body && body.error) || progressBox.dataset.failed;
-      scope.dispatchEvent(new CustomEvent("crm:upload-failed"));
-    };
-    xhr.onerror = function () {
-      error.textContent = progressBox.dataset.offline;
-      scope.dispatchEvent(new CustomEvent("crm:upload-failed"));
-    };
-    xhr.send(data);
-  }
-
-  function busy(form, on) {
-    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = on; });
-  }
-
-  function offerRecordingPicker(root) {
-    root.querySelectorAll("[data-recording-picker]").forEach(function (picker) {
-      if (picker.dataset.ready) { return; }
-      picker.dataset.ready = "1";
-      picker.hidden = false;
-      picker.disabled = false;
-      var form = picker.closest("form");
-      var source = audioSource(picker);
-      form.querySelectorAll("[data-without-script]").forEach(function (b) { b.hidden = true; });
-      form.addEventListener("crm:upload-failed", function () {
-        busy(form, false);
-        form.querySelectorAll("[data-retry-label]").forEach(function (b) {
-          b.textContent = b.dataset.retryLabel;
-        });
-      });
-      form.addEventListener("submit", function (event) {
-        var file = source.file();
-        if (!file) { picker.disabled = true; return; }  // notes only: a plain post
-        event.preventDefault();
-        if (form.dataset.uploadUrl) {  // the notes are saved: retry the audio alone
-          busy(form, true);
-          sendAudio(form, form.dataset.uploadUrl, file, form.elements.csrf_token.value);
-          return;
-        }
-        if (!form.reportValidity() || !consentGiven(picker)) { return; }
-        var notes = new FormData(form);
-        notes.delete("audio");
-        notes.delete("consent");
-        busy(form, true);
-        fetch(form.action, { method: "POST", body: notes, credentials: "same-origin",
-                             headers: { "Accept": "application/json" } })
-          .then(function (response) {
-            if (response.status !== 201) { throw { refused: true }; }
-            return response.json();
-          })
-          .then(function (saved) {
-            form.dataset.uploadUrl = saved.upload_url;
-            form.querySelectorAll("[data-notes-saved]").forEach(function (n) { n.hidden = false; });
-            // Only the audio part is left to send; the saved notes step aside.
-            Array.prototype.forEach.call(form.children, function (child) {
-              if (child !== picker && !child.matches("[data-notes-saved], .form-actions")) {
-                child.hidden = true;
-              }
-            });
-            sendAudio(form, saved.upload_url, file, form.elements.csrf_token.value);
-          })
-          .catch(function (error) {
-            if (error && error.refused) {
-              // Let the server show what is wrong with the notes (the audio waits).
-              picker.disabled = true;
-              HTMLFormElement.prototype.submit.call(form);
-              return;
-            }
-            // The network dropped: everything typed and the audio stay; Save tries again
-            // (the form's submission key stops a second copy if the first one arrived).
-            var box = picker.querySelector("[data-upload-progress]");
-            box.hidden = false;
-            box.querySelector("[data-upload-error]").textContent = box.dataset.offline;
-            busy(form, false);
-          });
-      });
-    });
-    root.querySelectorAll("form[data-recording-upload]").forEach(function (form) {
-      if (form.dataset.ready) { return; }
-      form.dataset.ready = "1";
-      var source = audioSource(form);
-      form.addEventListener("crm:upload-failed", function () { busy(form, false); });
-      form.addEventListener("submit", function (event) {
-        var file = source.file();
-        if (!file) { return; }  // the server says what is missing
-        event.preventDefault();
-        if (!consentGiven(form)) { return; }
-        busy(form, true);
-        sendAudio(form, form.action, file, form.elements.csrf_token.value);
-      });
-    });
-  }
-
   // The waveform under a player shows how far it has played, and seeks where it is clicked.
   document.addEventListener("timeupdate", function (event) {
     var player = event.target;
@@ -350,9 +164,6 @@
   document.addEventListener("DOMContentLoaded", function () { offerReviewTools(document); });
   document.addEventListener("htmx:load", function (event) { offerReviewTools(event.target); });
 
-  document.addEventListener("DOMContentLoaded", function () { offerRecordingPicker(document); });
-  document.addEventListener("htmx:load", function (event) { offerRecordingPicker(event.target); });
-
   // Board on a desktop: drop a card on another column to move it. The card's own Move form
   // does the work, so the rules (won needs an amount, lost a reason) stay on the server;
   // when the move needs one of those, the form opens and asks instead of posting.
@@ -389,4 +200,115 @@
 
   document.addEventListener("DOMContentLoaded", function () { offerGeolocation(document); });
   document.addEventListener("htmx:load", function (event) { offerGeolocation(event.target); });
+
+  // Offline. A service worker keeps the app shell and the log form usable without network;
+  // what is saved on this phone waits in IndexedDB: follow-ups in "outbox" (sent here when
+  // the network is back, with their submission key, so a resend saves once) and recordings
+  // in "recordings" and "chunks" (written while recording by static/offline.js, which also
+  // sends them). The navigation and Today count what is waiting.
+  var database = null;
+  function db() {
+    return database || (database = new Promise(function (ok, fail) {
+      if (!window.indexedDB) { fail(new Error("no IndexedDB")); return; }
+      var open = indexedDB.open("crm-offline", 1);
+      open.onupgradeneeded = function () {
+        var d = open.result;
+        d.createObjectStore("outbox", { keyPath: "key" });
+        d.createObjectStore("recordings", { keyPath: "id" });
+        d.createObjectStore("chunks", { keyPath: ["rec", "seq"] });
+      };
+      open.onsuccess = function () { ok(open.result); };
+      open.onerror = function () { fail(open.error); };
+    }));
+  }
+  function done(request) {
+    return new Promise(function (ok, fail) {
+      request.onsuccess = function () { ok(request.result); };
+      request.onerror = function () { fail(request.error); };
+    });
+  }
+  function store(name, mode) {
+    return db().then(function (d) { return d.transaction(name, mode || "readonly").objectStore(name); });
+  }
+  function all(name) { return store(name).then(function (s) { return done(s.getAll()); }); }
+  function put(name, value) { return store(name, "readwrite").then(function (s) { return done(s.put(value)); }); }
+  function remove(name, key) { return store(name, "readwrite").then(function (s) { return done(s.delete(key)); }); }
+
+  function refresh() {
+    return Promise.all([all("outbox"), all("recordings")]).then(function (lists) {
+      var count = lists[0].length + lists[1].length;
+      document.querySelectorAll("[data-waiting]").forEach(function (box) {
+        box.hidden = count === 0;
+        box.querySelectorAll("[data-waiting-count]").forEach(function (n) { n.textContent = count; });
+      });
+      document.dispatchEvent(new CustomEvent("crm:waiting", { detail: lists }));
+      return lists;
+    }, function () { return [[], []]; });
+  }
+
+  // Send what waits in the outbox, oldest first; stop at the first network error.
+  var flushing = null;
+  function flush() {
+    if (flushing || !navigator.onLine) { return flushing || refresh(); }
+    flushing = all("outbox").then(function (items) {
+      items.sort(function (a, b) { return a.at - b.at; });
+      return items.reduce(function (previous, item) {
+        return previous.then(function () { return sendSaved(item); });
+      }, Promise.resolve());
+    }).catch(function () { /* offline again: the next "online" tries again */ })
+      .then(function () { flushing = null; return refresh(); });
+    return flushing;
+  }
+  function sendSaved(item) {
+    var body = new FormData();
+    item.fields.forEach(function (pair) { body.append(pair[0], pair[1]); });
+    return patient(item.url, { method: "POST", body: body, credentials: "same-origin",
+                               headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (response.status !== 201) {
+          // Refused (the session ended, the form is wrong): kept, and shown where to fix it.
+          item.error = response.status;
+          return put("outbox", item);
+        }
+        return response.json().then(function (saved) {
+          return (item.rec ? store("recordings", "readwrite").then(function (s) {
+            return done(s.get(item.rec)).then(function (rec) {
+              if (rec) { rec.uploadUrl = saved.uploads; rec.done = saved.redirect; return done(s.put(rec)); }
+            });
+          }) : Promise.resolve()).then(function () { return remove("outbox", item.key); });
+        });
+      });
+  }
+  // fetch, given up after 20 s without an answer (packets stop, the connection stays open).
+  function patient(url, options) {
+    var control = window.AbortController ? new AbortController() : null;
+    var timer = control && setTimeout(function () { control.abort(); }, 20000);
+    if (control) { options.signal = control.signal; }
+    return fetch(url, options).then(function (response) { clearTimeout(timer); return response; },
+      function (error) { clearTimeout(timer); throw error; });
+  }
+  window.crmOffline = { patient: patient, db: db, done: done, store: store, all: all, put: put, remove: remove,
+                        refresh: refresh, flush: flush };
+
+  function showConnection() {
+    document.querySelectorAll("[data-when-offline]").forEach(function (note) {
+      note.hidden = navigator.onLine;
+    });
+  }
+  window.addEventListener("online", function () { showConnection(); flush(); });
+  window.addEventListener("offline", showConnection);
+  document.addEventListener("DOMContentLoaded", function () {
+    showConnection();
+    flush();
+    var worker = document.body.dataset.serviceWorker;
+    if (worker && navigator.serviceWorker) {
+      navigator.serviceWorker.register(worker).catch(function () { /* works without */ });
+    }
+  });
+  // Signing out leaves no pages of this account in the phone's cache.
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches("[data-sign-out]") && window.caches) {
+      caches.keys().then(function (keys) { keys.forEach(function (k) { caches.delete(k); }); });
+    }
+  });
 })();

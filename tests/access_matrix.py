@@ -63,6 +63,7 @@ def _user_form(world, target) -> dict:
 from tests.access_matrix_customers import CUSTOMER_ROUTES  # noqa: E402
 from tests.access_matrix_goals import GOAL_ROUTES  # noqa: E402
 from tests.access_matrix_office import OFFICE_ROUTES  # noqa: E402
+from tests.access_matrix_offline import OFFLINE_ROUTES  # noqa: E402
 from tests.access_matrix_pipeline import PIPELINE_ROUTES  # noqa: E402
 from tests.access_matrix_reviews import REVIEW_ROUTES  # noqa: E402
 from tests.access_matrix_routing import ROUTING_ROUTES  # noqa: E402
@@ -120,6 +121,7 @@ ROUTES: list[Route] = [
     # Before the customer rows, one of which releases the rep's customer to the pool.
     *PIPELINE_ROUTES,
     *GOAL_ROUTES,
+    *OFFLINE_ROUTES,  # before the customer routes release and transfer the rep's customer
     *CUSTOMER_ROUTES,
     *OFFICE_ROUTES,
     *REVIEW_ROUTES,

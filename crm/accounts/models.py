@@ -56,6 +56,8 @@ class TeamDefaults:
     report_weekly_day: int = 0
     report_weekly_hour: int = 8
     report_monthly_hour: int = 8
+    # A check-in farther than this from the customer's saved location is flagged (签到).
+    check_in_far_metres: int = 300
 
 
 TEAM_DEFAULTS = TeamDefaults()
@@ -90,6 +92,7 @@ class Team(db.Model):
     report_weekly_day: Mapped[int] = _team_setting(TEAM_DEFAULTS.report_weekly_day)
     report_weekly_hour: Mapped[int] = _team_setting(TEAM_DEFAULTS.report_weekly_hour)
     report_monthly_hour: Mapped[int] = _team_setting(TEAM_DEFAULTS.report_monthly_hour)
+    check_in_far_metres: Mapped[int] = _team_setting(TEAM_DEFAULTS.check_in_far_metres)
 
     parent: Mapped["Team | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Team"]] = relationship(back_populates="parent",

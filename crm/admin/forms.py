@@ -99,6 +99,11 @@ class TeamForm(FlaskForm):
     grade_c_days = IntegerField(_l("A C deal signs within (days)"),
                                 default=TEAM_DEFAULTS.grade_c_days,
                                 validators=[Optional(), NumberRange(min=1, max=365)])
+    # Left empty, the team keeps what it has.
+    check_in_far_metres = IntegerField(
+        _l("Flag a check-in farther than this from the customer (metres)"),
+        default=TEAM_DEFAULTS.check_in_far_metres,
+        validators=[Optional(), NumberRange(min=20, max=50000)])
 
     # Goals, dashboard and reports: the team's zone, its leaderboard, its report hours (each
     # optional: left empty, the team keeps what it has).

@@ -27,6 +27,7 @@ from crm.accounts.users import (
     update_user,
 )
 from crm.admin.forms import NewUserForm, TeamForm, UserFilterForm, UserForm
+from crm.checkins.checking import set_check_in_distance
 from crm.customers.ownership import hand_over_customers
 from crm.extensions import db
 from crm.forms import choices, optional_int
@@ -251,6 +252,7 @@ def _apply_settings(team, form) -> None:
                         weekly_day=form.report_weekly_day.data,
                         weekly_hour=form.report_weekly_hour.data,
                         monthly_hour=form.report_monthly_hour.data)
+    set_check_in_distance(team, form.check_in_far_metres.data)
 
 
 @bp.get("/teams/<int:team_id>/edit")

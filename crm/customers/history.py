@@ -41,6 +41,7 @@ def timeline(customer_id: int, viewer, limit: int = TIMELINE_LIMIT) -> list[Time
     """What happened to a customer, as far as `viewer` may see: each kind of entry comes
     through its own access scope (a deal the viewer may not open shows no events here)."""
     from crm import access
+    from crm.checkins.models import check_ins_as_shown
     from crm.followups.models import Companion, FollowUp
     from crm.pipeline.models import DealEvent
     from crm.recordings.models import recordings_as_shown
@@ -62,7 +63,7 @@ def timeline(customer_id: int, viewer, limit: int = TIMELINE_LIMIT) -> list[Time
         access.follow_ups_scope(viewer).where(FollowUp.customer_id == customer_id)
         .options(joinedload(FollowUp.author),
                  selectinload(FollowUp.companions).joinedload(Companion.user),
-                 recordings_as_shown())
+                 recordings_as_shown(), check_ins_as_shown())
         .order_by(FollowUp.occurred_at.desc(), FollowUp.id.desc()).limit(limit)).all()
     deal_events = db.session.scalars(
         access.deal_events_scope(viewer).where(DealEvent.customer_id == customer_id)

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm import access, clock
+from crm.checkins.checking import link_to_visit
+from crm.checkins.models import check_ins_as_shown
 from crm.customers.listing import ListParams, customer_query
 from crm.customers.models import Customer
 from crm.extensions import db
@@ -70,7 +72,7 @@ def create(customer_id: int):
             return _logged(customer, earlier, first_time=False)
 
     def log():
-        return log_follow_up(
+        follow_up = log_follow_up(
             customer, current_user, kind=FollowUpKind(form.kind.data),
             occurred_at=clock.from_local(form.occurred_at.data), summary=form.summary.data,
             companions=[form.allowed_companions[i] for i in form.companions.data
@@ -79,6 +81,8 @@ def create(customer_id: int):
             longitude=form.longitude.data, outcome=form.outcome.data or None,
             next_step=form.next_step.data or None, next_date=form.next_date.data,
             submission_key=form.submission_key.data or None)
+        link_to_visit(follow_up)  # the check-in made at the customer, if any
+        return follow_up
 
     return save_form(form, log, page=lambda status: _log_page(customer, form, status=status),
                      done=lambda follow_up: _logged(customer, follow_up))
@@ -90,6 +94,7 @@ def _logged(customer, follow_up: FollowUp, first_time: bool = True):
         # The page's script sends the audio next, by its own request.
         return jsonify(ok=True, upload_url=url_for("recordings.upload",
                                                    follow_up_id=follow_up.id),
+                       uploads=url_for("uploads.create", follow_up_id=follow_up.id),
                        redirect=done_url), 201
     if first_time:
         flash(_("Follow-up saved."), "success")
@@ -107,8 +112,10 @@ def pick_customer():
         customer_query(current_user, params)
         .order_by(Customer.last_contact_at.desc().nulls_last(), Customer.id.desc())
         .limit(20)).all()
+    # From Today's "Visit with recording": the form opens with the recorder running.
+    record = request.args.get("record") == "1"
     return render_page("followups/pick.html", "followups/_pick_rows.html",
-                       customers=customers, q=params.q)
+                       customers=customers, q=params.q, record=record)
 
 
 @bp.get("/follow-ups")
@@ -118,7 +125,7 @@ def index():
         select(FollowUp).where(FollowUp.author_id == current_user.id,
                                FollowUp.occurred_at >= clock.local_midnight(days_ago=6))
         .options(joinedload(FollowUp.customer), selectinload(FollowUp.companions)
-                 .joinedload(Companion.user), recordings_as_shown())
+                 .joinedload(Companion.user), recordings_as_shown(), check_ins_as_shown())
         .order_by(FollowUp.occurred_at.desc()).limit(200)).all()
     today_start = clock.local_midnight()
     return render_page("followups/index.html",
@@ -132,7 +139,7 @@ def ride_alongs():
         select(FollowUp).join(Companion).where(Companion.user_id == current_user.id)
         .options(joinedload(FollowUp.customer), joinedload(FollowUp.author),
                  selectinload(FollowUp.companions).joinedload(Companion.user),
-                 recordings_as_shown())
+                 recordings_as_shown(), check_ins_as_shown())
         .order_by(FollowUp.occurred_at.desc()).limit(100)).all()
     return render_page("followups/ride_alongs.html", follow_ups=rows,
                        notes_form=CompanionNotesForm())

@@ -23,3 +23,13 @@ def process_recording(recording_id: int) -> str:
     processing.apply_outcome(recording, outcome)
     db.session.commit()
     return recording.status.value
+
+
+def purge_abandoned_uploads() -> int:
+    """Chunked uploads with no piece for a day: their rows and partial files go."""
+    from crm.recordings.resumable import purge_abandoned
+    from crm.storage import audio_store
+
+    purged = purge_abandoned(audio_store())
+    db.session.commit()
+    return purged

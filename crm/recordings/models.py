@@ -63,3 +63,24 @@ def recordings_as_shown():
     from crm.followups.models import FollowUp
 
     return selectinload(FollowUp.recordings).joinedload(Recording.consent_confirmed_by)
+
+
+class RecordingUpload(db.Model):
+    """A recording arriving in chunks (issue 13): the partial file lives under the store's
+    `partial/` folder named by this id; the row says whose it is, for which follow-up, how
+    big it will be and whether consent was confirmed. Deleted when the file is complete and
+    attached, or by the purge job when abandoned."""
+
+    __tablename__ = "recording_uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id", ondelete="CASCADE"),
+                                              index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    audio_type: Mapped[str | None] = mapped_column(String(40))
+    consent_confirmed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    follow_up = relationship("FollowUp")

@@ -207,6 +207,8 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
     check.visit("pipeline", "/pipeline")
     check.visit("more", "/more")
     check.visit("dashboard-rep", "/dashboard")
+    check.visit("waiting-to-send", "/offline")
+    check.visit("check-ins", "/check-ins")
 
     check.sign_in(world.manager.email)
     check.visit("today-manager")
