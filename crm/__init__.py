@@ -97,12 +97,13 @@ def _register_blueprints(app: Flask) -> None:
     from crm.followups.views import bp as followups_bp
     from crm.pipeline.views import bp as pipeline_bp
     from crm.recordings.views import bp as recordings_bp
+    from crm.reminders.views import bp as reminders_bp
     from crm.reviews.views import bp as reviews_bp
     from crm.system.views import bp as system_bp
     from crm.today.views import bp as today_bp
 
     for blueprint in (accounts_bp, today_bp, customers_bp, customer_office_bp, followups_bp,
-                      recordings_bp, pipeline_bp, reviews_bp, admin_bp, system_bp):
+                      recordings_bp, pipeline_bp, reviews_bp, reminders_bp, admin_bp, system_bp):
         app.register_blueprint(blueprint)
 
 

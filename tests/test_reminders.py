@@ -241,3 +241,67 @@ def test_tasks_escalate_to_whoever_assigned_them(app, world):
         sweeps.tasks_due(sweeps.calendar())
         assert {n.user_id for n in _notes("task_escalated")} == {world.manager.id}
         assert sweeps.tasks_due(sweeps.calendar()) == 0
+
+
+# The notification centre, the navigation's count and Today --------------------------------
+
+def test_the_centre_lists_filters_and_marks_read(app, world, login_as):
+    with app.app_context():
+        _clear()
+        _follow_up(world.customers.rep2, world.rep2.id, _local_today())
+        sweeps.run_all()
+        db.session.commit()
+    rep = login_as("rep2")
+    page = rep.get("/notifications").get_data(as_text=True)
+    assert "李四" in page and 'class="nav-count">' in page
+    [note] = [n for n in _notes_of(app, world.rep2.id) if n.kind == "followup_due"]
+    assert rep.get("/notifications?kind=birthday").get_data(as_text=True).count(
+        "notification-open") == 0
+    assert rep.get("/notifications?kind=nonsense&after=%%%").status_code == 200
+    opened = rep.post_form(f"/notifications/{note.id}/open")
+    assert opened.status_code == 303 and opened.headers["Location"].endswith(
+        f"/customers/{world.customers.rep2}")
+    assert rep.post_form("/notifications/read-all").status_code == 303
+    assert 'class="nav-count">' not in rep.get("/notifications").get_data(as_text=True)
+    # Someone else's notification is not there at all.
+    assert login_as("rep").post_form(f"/notifications/{note.id}/open").status_code == 404
+
+
+def _notes_of(app, user_id):
+    with app.app_context():
+        return _notes(user_id=user_id)
+
+
+def test_the_centre_page_does_not_grow_with_notifications(app, world, login_as):
+    rep = login_as("rep")
+
+    def statements():
+        with count_queries(app) as counter:
+            assert rep.get("/notifications").status_code == 200
+        return counter.count
+
+    few = statements()
+    with app.app_context():
+        for n in range(25):
+            db.session.add(Notification(user_id=world.rep.id, kind="birthday",
+                                        dedupe_key=f"b:{n}", customer_id=world.customers.rep,
+                                        link="/", params={"on": "2027-01-01"}))
+            db.session.add(Notification(user_id=world.rep.id, kind="task_due",
+                                        dedupe_key=f"t:{n}", link="/", params={"subject": n}))
+        db.session.commit()
+    assert statements() <= few + 3  # names of customers, contacts, tasks: once each
+
+
+def test_today_lists_tasks_revisits_and_birthdays(app, world, login_as):
+    with app.app_context():
+        today = _local_today()
+        db.session.add(Task(title="带合同去", assignee_id=world.rep.id,
+                            created_by_id=world.manager.id, due_on=today))
+        db.session.add(Revisit(customer_id=world.customers.rep, reason="won_deal",
+                               due_on=today - timedelta(days=1), plan_key="t:1"))
+        db.session.execute(update(Customer).where(Customer.id == world.customers.rep)
+                           .values(birthday=(today + timedelta(days=1)).replace(year=1980)))
+        db.session.commit()
+    page = login_as("rep").get("/").get_data(as_text=True)
+    assert 'id="tasks-due"' in page and "带合同去" in page
+    assert 'id="revisits-due"' in page and 'id="birthdays"' in page

@@ -126,7 +126,7 @@ class ReminderPreference(db.Model):
     digest_minute: Mapped[int] = mapped_column(Integer, default=DEFAULT_DIGEST_MINUTE,
                                                server_default=str(DEFAULT_DIGEST_MINUTE))
     # Kinds left out of the digest, comma-separated ("birthday,a_drought").
-    digest_off_kinds: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    digest_off_kinds: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     # ISO weekdays with no digest, comma-separated ("6,7" = the weekend).
     quiet_days: Mapped[str] = mapped_column(String(20), default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1)

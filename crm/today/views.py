@@ -10,6 +10,7 @@ from crm.customers import pool
 from crm.followups.logging import follow_ups_due
 from crm.htmx import render_page
 from crm.pipeline.listing import open_deals_by_grade
+from crm.reminders import agenda
 from crm.reviews import worklist
 from crm.today import attention
 
@@ -26,7 +27,10 @@ def index():
     grades = open_deals_by_grade(current_user.id) if may_log else {}
     return render_page("today/index.html", now=utcnow(), user=current_user, expiring=expiring,
                        days_left=pool.days_left, due=due, today=today, may_log=may_log,
-                       open_deals=grades, team=_team_attention(today))
+                       open_deals=grades, team=_team_attention(today),
+                       revisits=agenda.revisits_due(current_user, today) if may_log else [],
+                       tasks=agenda.tasks_due(current_user, today),
+                       birthdays=agenda.birthdays_soon(current_user, today) if may_log else [])
 
 
 def _team_attention(today) -> dict | None:

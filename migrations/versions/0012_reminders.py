@@ -78,7 +78,7 @@ def upgrade():
                   primary_key=True),
         sa.Column("digest_enabled", sa.Boolean(), nullable=False, server_default=sa.true()),
         sa.Column("digest_minute", sa.Integer(), nullable=False, server_default="480"),
-        sa.Column("digest_off_kinds", sa.String(400), nullable=False, server_default=""),
+        sa.Column("digest_off_kinds", sa.String(1000), nullable=False, server_default=""),
         sa.Column("quiet_days", sa.String(20), nullable=False, server_default=""),
         sa.Column("version", sa.Integer(), nullable=False),
     )
