@@ -28,6 +28,9 @@ PERIODIC_JOBS = [
     ("crm.customers.jobs.expire_pool", "5 16 * * *", "default"),
     # Recordings whose job was lost (a killed worker, Redis away at upload) are sent again.
     ("crm.recordings.processing.requeue_stuck", "*/15 * * * *", "default"),
+    # Reminders: every sweep (idempotent; a missed run is caught up), then due deliveries.
+    ("crm.reminders.jobs.run_reminders", "*/10 * * * *", "default"),
+    ("crm.reminders.jobs.deliver", "* * * * *", "default"),
 ]
 
 

@@ -33,6 +33,7 @@ from crm.forms import choices, optional_int
 from crm.htmx import redirect_after_post, render_page
 from crm.pagination import keyset_page
 from crm.pipeline.deals import set_grade_windows
+from crm.reminders.team_settings import REMINDER_FIELDS, set_reminder_settings
 from crm.saving import run_change, save_form, saved_and_go
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -244,6 +245,7 @@ def _apply_settings(team, form) -> None:
     set_review_target(team, form.daily_review_target.data)
     set_grade_windows(team, a=form.grade_a_days.data, b=form.grade_b_days.data,
                       c=form.grade_c_days.data)
+    set_reminder_settings(team, {name: getattr(form, name).data for name in REMINDER_FIELDS})
 
 
 @bp.get("/teams/<int:team_id>/edit")

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -27,8 +28,8 @@ class TaskForm(FlaskForm):
     due_time = TimeField(_l("At (optional)"), validators=[Optional()])
     assignee_id = SelectField(_l("For"), coerce=optional_int, validate_choice=False)
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
-    customer_id = SelectField(coerce=optional_int, validate_choice=False, widget=HiddenInput())
-    deal_id = SelectField(coerce=optional_int, validate_choice=False, widget=HiddenInput())
+    customer_id = IntegerField(validators=[Optional()], widget=HiddenInput())
+    deal_id = IntegerField(validators=[Optional()], widget=HiddenInput())
 
 
 class SnoozeForm(FlaskForm):

@@ -605,14 +605,14 @@ SWEEPS = (follow_ups_due, plan_revisits, fulfil_revisits, revisits_due, birthday
           tasks_due, chat_alerts)
 
 
-def run_all(now: datetime | None = None, *, commit_each: bool = False) -> dict[str, int]:
-    """Run every sweep; returns what each made. With `commit_each`, each commits on its own
-    (the worker and the CLI), so a killed run keeps what it finished."""
+def run_all(now: datetime | None = None, *, after_each=None) -> dict[str, int]:
+    """Run every sweep; returns what each made. `after_each` (the job's commit) runs after
+    each sweep, so a killed run keeps what it finished."""
     cal = calendar(now)
     made = {}
     for sweep in SWEEPS:
         made[sweep.__name__] = sweep(cal)
-        if commit_each:
-            db.session.commit()
+        if after_each is not None:
+            after_each()
     return made
 

@@ -4,9 +4,8 @@ reader may still see), never copied into the notification."""
 
 from datetime import date
 
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import select
 
 from crm import access
