@@ -21,6 +21,7 @@ bp = Blueprint("today", __name__)
 @login_required
 def index():
     may_log = access.may_hold_customers(current_user)
+    rules = rules_for(current_user)  # held, so the sections below reuse the loaded team
     expiring = pool.expiring_soon(current_user) if may_log else []
     today = clock.local_today()
     due = follow_ups_due(current_user.id, today) if may_log else []
@@ -30,7 +31,9 @@ def index():
                        open_deals=grades, team=_team_attention(today),
                        revisits=agenda.revisits_due(current_user, today) if may_log else [],
                        tasks=agenda.tasks_due(current_user, today),
-                       birthdays=agenda.birthdays_soon(current_user, today) if may_log else [])
+                       birthdays=agenda.birthdays_soon(
+                           current_user, today, rules.birthday_days)
+                       if may_log else [])
 
 
 def _team_attention(today) -> dict | None:
