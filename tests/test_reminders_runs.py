@@ -135,3 +135,21 @@ def test_a_worker_killed_mid_sweep_then_restarted_duplicates_nothing(app, world,
         assert db.session.scalar(select(func.count(func.distinct(Notification.dedupe_key)))) \
             == _count()
         assert db.session.get(User, world.rep2.id) is not None
+
+
+REMINDER_KINDS = {"followup_due", "followup_overdue", "followup_escalated", "revisit_due",
+                  "revisit_overdue", "revisit_escalated", "birthday", "protection_ending",
+                  "pool_returned", "reviews_waiting", "recheck_due", "a_drought",
+                  "task_assigned", "task_due", "task_overdue", "task_escalated",
+                  "review_finished", "review_reply", "review_acknowledged"}
+
+
+def test_the_demo_makes_every_kind_of_notification(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        kinds = set(db.session.scalars(select(Notification.kind).distinct()))
+        assert REMINDER_KINDS - {str(k) for k in kinds} == set()
+        rep = db.session.scalar(select(User).where(User.email == "rep@demo.local"))
+        assert db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == rep.id, Notification.read_at.is_(None))) >= 8

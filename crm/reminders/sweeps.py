@@ -443,7 +443,7 @@ def pool_returns(cal: Calendar) -> int:
 
 # Recordings and re-checks ---------------------------------------------------------------
 
-def reviews_waiting(cal: Calendar) -> int:
+def reviews_waiting(cal: Calendar, morning_minute: int = MORNING_MINUTE) -> int:
     """Each morning, a manager below the team's daily target hears how many of their
     people's recordings wait for review, and since when the oldest."""
     manager, manager_team = aliased(User), aliased(Team)
@@ -475,7 +475,7 @@ def reviews_waiting(cal: Calendar) -> int:
         .select_from(waiting).join(boss, boss.id == waiting.c.manager_id)
         .outerjoin(team, team.id == boss.team_id)
         .join(z, z.c.zone == zone_of(cal, boss))
-        .where(z.c.minute >= MORNING_MINUTE,
+        .where(z.c.minute >= morning_minute,
                reviewed_today < setting(team, "daily_review_target")))
 
 
