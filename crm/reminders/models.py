@@ -132,3 +132,14 @@ class ReminderPreference(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+# The birthday sweep looks customers and contacts up by date of birth (crm.reminders.sweeps).
+def _birthday_indexes():
+    from crm.customers.models import Contact, Customer
+
+    Index("ix_customers_birthday", Customer.birthday)
+    Index("ix_contacts_birthday", Contact.birthday)
+
+
+_birthday_indexes()

@@ -72,6 +72,9 @@ def upgrade():
     op.create_index("ix_deliveries_user_id", "deliveries", ["user_id"])
     op.create_index("ix_deliveries_team_id", "deliveries", ["team_id"])
 
+    op.create_index("ix_customers_birthday", "customers", ["birthday"])
+    op.create_index("ix_contacts_birthday", "contacts", ["birthday"])
+
     op.create_table(
         "reminder_preferences",
         sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id", ondelete="CASCADE"),
@@ -86,6 +89,8 @@ def upgrade():
 
 def downgrade():
     op.drop_table("reminder_preferences")
+    op.drop_index("ix_contacts_birthday", "contacts")
+    op.drop_index("ix_customers_birthday", "customers")
     op.drop_table("deliveries")
     op.drop_table("tasks")
     # SQLite rebuilds the table to drop columns, and the rebuild cannot carry the
