@@ -237,3 +237,29 @@ def test_failed_deliveries_show_on_the_system_page(app, world, receiver, login_a
         jobs.deliver()
     page = login_as("admin").get("/system").get_data(as_text=True)
     assert 'id="deliveries"' in page and "HTTP 500" in page
+
+
+def test_the_team_form_keeps_the_robot_secret(app, world, login_as):
+    admin = login_as("admin")
+    data = {"name": "Shanghai 1", "parent_id": str(world.teams.east), "protection_days": "30",
+            "holding_limit": "200", "expiry_warning_days": "3", "drought_days": "4",
+            "revisit_days": "7, 30，90", "chat_channel": "dingtalk",
+            "chat_webhook_url": "https://oapi.dingtalk.com/robot/send?access_token=SECRET1",
+            "chat_secret": "SECsecret"}
+    assert admin.post_form(f"/admin/teams/{world.teams.sh1}", data).status_code == 303
+    page = admin.get(f"/admin/teams/{world.teams.sh1}/edit").get_data(as_text=True)
+    assert "SECRET1" not in page and "SECsecret" not in page
+    assert "chat-test" in page  # the "send a test message" button
+    # Saved again with the address and secret left empty: both are kept.
+    data.update(chat_webhook_url="", chat_secret="")
+    assert admin.post_form(f"/admin/teams/{world.teams.sh1}", data).status_code == 303
+    with app.app_context():
+        team = db.session.get(Team, world.teams.sh1)
+        assert team.chat_webhook_url.endswith("SECRET1") and team.chat_secret == "SECsecret"
+        assert team.drought_days == 4 and team.revisit_days == "7,30,90"
+    data.update(chat_channel="")
+    admin.post_form(f"/admin/teams/{world.teams.sh1}", data)
+    with app.app_context():
+        assert db.session.get(Team, world.teams.sh1).chat_webhook_url is None
+    bad = admin.post_form(f"/admin/teams/{world.teams.sh1}", {**data, "revisit_days": "7;x"})
+    assert bad.status_code == 422
