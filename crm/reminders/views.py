@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from crm import access, clock
 from crm.accounts.models import Team, User
 from crm.clock import utcnow
+from crm.errors import DomainError
 from crm.extensions import db
 from crm.forms import choices
 from crm.htmx import redirect_after_post, render_page
@@ -181,7 +182,12 @@ def create_task_view():
     customer, deal = _subject(form)
 
     def create():
-        assignee = form.people.get(form.assignee_id.data) or current_user
+        if form.assignee_id.data is None:
+            assignee = current_user
+        elif form.assignee_id.data in form.people:
+            assignee = form.people[form.assignee_id.data]
+        else:
+            raise DomainError(_("Choose someone from the list."), field="assignee_id")
         return create_task(current_user, assignee, title=form.title.data,
                            due_on=form.due_on.data, due_time=form.due_time.data,
                            customer_id=customer.id if customer else None,
