@@ -305,3 +305,41 @@ def test_today_lists_tasks_revisits_and_birthdays(app, world, login_as):
     page = login_as("rep").get("/").get_data(as_text=True)
     assert 'id="tasks-due"' in page and "带合同去" in page
     assert 'id="revisits-due"' in page and 'id="birthdays"' in page
+
+
+def test_a_missed_revisit_escalates_to_the_manager(app, world):
+    with app.app_context():
+        _clear()
+        db.session.add(Revisit(customer_id=world.customers.rep2, reason="won_deal",
+                               due_on=_local_today() - timedelta(days=5), plan_key="t:miss"))
+        db.session.flush()
+        sweeps.revisits_due(sweeps.calendar())
+        assert [n.user_id for n in _notes("revisit_escalated")] == [world.manager.id]
+
+
+def test_tasks_snooze_complete_and_refuse_strangers(app, world, login_as):
+    manager = login_as("manager")
+    today = _local_today().isoformat()
+    refused = manager.post_form("/tasks", {"title": "越权", "due_on": today,
+                                           "assignee_id": str(world.rep3.id)})
+    assert refused.status_code == 422 and "越权" in refused.get_data(as_text=True)
+    made = manager.post_form("/tasks", {"title": "回访张三", "due_on": today,
+                                        "assignee_id": str(world.rep.id),
+                                        "customer_id": str(world.customers.rep)})
+    assert made.status_code == 303
+    task_id = int(made.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        [assigned] = _notes("task_assigned", world.rep.id)
+        assert assigned.link == f"/tasks/{task_id}"
+    rep = login_as("rep")
+    assert rep.post_form(f"/tasks/{task_id}/snooze", {"days": "3"}).status_code == 303
+    assert rep.post_form(f"/tasks/{task_id}/snooze", {"days": "5"}).status_code == 422
+    with app.app_context():
+        task = db.session.get(Task, task_id)
+        assert task.due_on == _local_today() + timedelta(days=3) and task.snoozed_times == 1
+    assert rep.post_form(f"/tasks/{task_id}/done").status_code == 303
+    with app.app_context():
+        assert db.session.get(Task, task_id).done_at is not None
+    # A rep gives tasks to nobody else: only "Me" is offered.
+    page = rep.get("/tasks/new").get_data(as_text=True)
+    assert 'id="assignee_id"' not in page

@@ -263,3 +263,24 @@ def test_the_team_form_keeps_the_robot_secret(app, world, login_as):
         assert db.session.get(Team, world.teams.sh1).chat_webhook_url is None
     bad = admin.post_form(f"/admin/teams/{world.teams.sh1}", {**data, "revisit_days": "7;x"})
     assert bad.status_code == 422
+
+
+def test_the_digest_leaves_out_kinds_the_user_turned_off(app, world, smtp, login_as):
+    smtp.messages.clear()
+    rep = login_as("rep")
+    kinds = ["followup_due"]  # birthdays left out
+    assert rep.post_form("/notifications/preferences", {
+        "digest_enabled": "y", "digest_time": "07:00", "digest_kinds": kinds,
+        "quiet_days": ["6", "7"], "version": "0"}).status_code == 303
+    with app.app_context():
+        db.session.add(Notification(user_id=world.rep.id, kind="birthday", dedupe_key="d:b2",
+                                    customer_id=world.customers.rep2,
+                                    params={"on": "2027-01-02"}))
+        db.session.commit()
+        assert jobs.digest_now("rep@example.test") == "empty"
+        _notify_rep(world)
+        assert jobs.digest_now("rep@example.test") == "sent"
+        saved = db.session.get(ReminderPreference, world.rep.id)
+        assert saved.digest_minute == 7 * 60 and saved.quiet_days == "6,7"
+    page = rep.get("/notifications/preferences").get_data(as_text=True)
+    assert 'value="07:00"' in page

@@ -18,7 +18,6 @@ from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 from crm.columns import column_length
 from crm.forms import VersionedForm, choices, optional_int
 from crm.reminders.models import Task
-from crm.reminders.tasks import SNOOZE_DAYS
 
 
 class TaskForm(FlaskForm):
@@ -33,12 +32,8 @@ class TaskForm(FlaskForm):
 
 
 class SnoozeForm(FlaskForm):
-    days = SelectField(_l("Snooze for"), coerce=int, choices=[
-        (1, _l("1 day")), (3, _l("3 days")), (7, _l("a week"))])
-
-    def validate_days(self, field):
-        if field.data not in SNOOZE_DAYS:
-            raise ValueError(_l("Choose how long to snooze."))
+    days = SelectField(_l("Snooze for"), coerce=int, choices=choices(
+        [(1, _l("1 day")), (3, _l("3 days")), (7, _l("a week"))]))
 
 
 class CheckboxesField(SelectMultipleField):
