@@ -143,24 +143,15 @@ def _seed_reminders(fake) -> None:
                                .order_by(ImprovementAction.id))
     if action is not None:
         action.recheck_on, action.rechecked_at = today, None
-    # The Hangzhou team has gone a week without a new A deal.
-    from sqlalchemy import update
-
+    # A team being set up in Beijing: its manager has had no new A deal for ten days.
     from crm.accounts.models import Team
-    from crm.pipeline.models import Deal, DealEvent
 
-    hangzhou = db.session.scalar(select(Team).where(Team.name == "杭州组"))
-    if hangzhou is not None:
-        hangzhou.created_at = now - timedelta(days=40)
-        people = select(User.id).where(User.team_id == hangzhou.id)
-        week_ago = now - timedelta(days=7)
-        db.session.execute(update(DealEvent).where(DealEvent.owner_id.in_(people),
-                                                   DealEvent.at > week_ago)
-                           .values(at=week_ago).execution_options(synchronize_session=False))
-        db.session.execute(update(Deal).where(Deal.owner_id.in_(people),
-                                              Deal.created_at > week_ago)
-                           .values(created_at=week_ago)
-                           .execution_options(synchronize_session=False))
+    south = db.session.scalar(select(Team).where(Team.name == "华东大区"))
+    beijing = create_team("北京筹备组", south)
+    beijing.created_at = now - timedelta(days=10)
+    create_user(email="manager.bj@demo.local", name=fake.name(), role=Role.MANAGER,
+                team=beijing, password_hash=rep.password_hash, timezone="Asia/Shanghai",
+                phone=fake.phone_number())
     db.session.flush()
     cal = sweeps.calendar(now)
     sweeps.run_all(now)

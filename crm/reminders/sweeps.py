@@ -519,7 +519,7 @@ def a_drought(cal: Calendar) -> int:
               .group_by(moments.c.team_id).subquery("last_a"))
     member = aliased(User)
     has_sellers = select(member.id).where(member.team_id == Team.id, member.active.is_(True),
-                                          member.role == Role.REP).exists()
+                                          member.role.in_((Role.REP, Role.MANAGER))).exists()
     since = func.coalesce(last_a.c.at, Team.created_at)
     days = whole_days_between(since, literal(cal.now, UTCDateTime))
     episode = days / Team.drought_days
