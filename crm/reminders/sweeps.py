@@ -81,6 +81,8 @@ class Calendar:
     default_zone: str
     first_day: date
     last_day: date
+    # The earliest date a ladder still acts on: the widest escalation plus the catch-up.
+    oldest_due: date
 
 
 def _zone(name: str | None, default: str) -> ZoneInfo:
@@ -91,7 +93,7 @@ def _zone(name: str | None, default: str) -> ZoneInfo:
 
 
 def calendar(now: datetime | None = None) -> Calendar:
-    """Each zone the users have, with its date and wall clock at `now` (one query)."""
+    """Each zone the users have, with its date and wall clock at `now` (two queries)."""
     now = now or utcnow()
     default = current_app.config.get("DEFAULT_TIMEZONE") or "Asia/Shanghai"
     names = set(db.session.scalars(select(User.timezone).distinct())) | {default}
@@ -106,7 +108,10 @@ def calendar(now: datetime | None = None) -> Calendar:
                    column("minute", Integer), column("weekday", Integer),
                    column("midnight", UTCDateTime), name="zones").data(rows).cte("zones")
     days = [row[1] for row in rows]
-    return Calendar(now, zones, default, min(days), max(days))
+    widest = max(TEAM_DEFAULTS.followup_escalate_days,
+                 db.session.scalar(select(func.max(Team.followup_escalate_days))) or 0)
+    oldest = min(days) - timedelta(days=widest + CATCH_UP_DAYS)
+    return Calendar(now, zones, default, min(days), max(days), oldest)
 
 
 def zone_of(cal: Calendar, user):
@@ -154,26 +159,26 @@ def line_managers():
 
 # Follow-ups and revisits: due, overdue, escalated ---------------------------------------
 
-def _ladder(cal: Calendar, source, prefix: str, kinds: tuple, link, escalate_to=None) -> int:
+def _ladder(cal: Calendar, source, kinds: tuple, link, escalate_to=None) -> int:
     """Due on the owner's day → the owner; overdue by the team's N days → the owner again; by
-    M days → their manager (or `escalate_to`). `source` has subject, owner_id, due_on,
-    customer_id, overdue_days, escalate_days, zone."""
+    M days → their manager (or `escalate_to`). `source` (a CTE, read once) has subject,
+    owner_id, due_on, customer_id, overdue_days, escalate_days and zone. One statement."""
     due_kind, overdue_kind, escalated_kind = kinds
     z = cal.zones
     s = source
+    now = literal(cal.now, UTCDateTime)
     params = json_object(literal("due"), text_of(s.c.due_on), literal("subject"), s.c.subject)
     base = select().select_from(s).join(z, z.c.zone == s.c.zone)
-    made = _insert(base.add_columns(
-        s.c.owner_id, literal(due_kind.value), key(due_kind.value, s.c.subject, s.c.owner_id,
-                                                   s.c.due_on),
-        literal(cal.now, UTCDateTime), link, params, s.c.customer_id)
-        .where(s.c.due_on <= z.c.today, s.c.due_on > add_days(z.c.today, -s.c.overdue_days)))
-    made += _insert(base.add_columns(
-        s.c.owner_id, literal(overdue_kind.value),
-        key(overdue_kind.value, s.c.subject, s.c.owner_id, s.c.due_on),
-        literal(cal.now, UTCDateTime), link, params, s.c.customer_id)
-        .where(s.c.due_on <= add_days(z.c.today, -s.c.overdue_days),
-               s.c.due_on > add_days(z.c.today, -s.c.escalate_days)))
+    due = (base.add_columns(s.c.owner_id, literal(due_kind.value),
+                            key(due_kind.value, s.c.subject, s.c.owner_id, s.c.due_on),
+                            now, link, params, s.c.customer_id)
+           .where(s.c.due_on <= z.c.today,
+                  s.c.due_on > add_days(z.c.today, -s.c.overdue_days)))
+    overdue = (base.add_columns(s.c.owner_id, literal(overdue_kind.value),
+                                key(overdue_kind.value, s.c.subject, s.c.owner_id, s.c.due_on),
+                                now, link, params, s.c.customer_id)
+               .where(s.c.due_on <= add_days(z.c.today, -s.c.overdue_days),
+                      s.c.due_on > add_days(z.c.today, -s.c.escalate_days)))
     bosses = line_managers()
     recipient = bosses.c.manager_id
     escalation = base.join(bosses, bosses.c.user_id == s.c.owner_id)
@@ -184,14 +189,14 @@ def _ladder(cal: Calendar, source, prefix: str, kinds: tuple, link, escalate_to=
     owner = aliased(User)
     escalated_params = json_object(literal("due"), text_of(s.c.due_on), literal("subject"),
                                    s.c.subject, literal("person"), owner.name)
-    made += _insert(escalation.join(owner, owner.id == s.c.owner_id).add_columns(
+    escalated = (escalation.join(owner, owner.id == s.c.owner_id).add_columns(
         recipient, literal(escalated_kind.value),
         key(escalated_kind.value, s.c.subject, recipient, s.c.due_on),
-        literal(cal.now, UTCDateTime), link, escalated_params, s.c.customer_id)
+        now, link, escalated_params, s.c.customer_id)
         .where(recipient.is_not(None),
                s.c.due_on <= add_days(z.c.today, -s.c.escalate_days),
                s.c.due_on > add_days(z.c.today, -(s.c.escalate_days + CATCH_UP_DAYS))))
-    return made
+    return _insert(union_all(due, overdue, escalated))
 
 
 def _owner_columns(cal, owner, team):
@@ -203,7 +208,6 @@ def _owner_columns(cal, owner, team):
 def follow_ups_due(cal: Calendar) -> int:
     """A follow-up's next date (still the plan) reached in the customer owner's zone."""
     owner, team = aliased(User), aliased(Team)
-    oldest = cal.first_day - timedelta(days=CATCH_UP_DAYS + 366)
     source = (select(FollowUp.id.label("subject"), Customer.owner_id.label("owner_id"),
                      FollowUp.next_date.label("due_on"), FollowUp.customer_id,
                      *_owner_columns(cal, owner, team))
@@ -211,11 +215,11 @@ def follow_ups_due(cal: Calendar) -> int:
               .join(owner, owner.id == Customer.owner_id)
               .outerjoin(team, team.id == owner.team_id)
               .where(owner.active.is_(True), FollowUp.next_date.is_not(None),
-                     FollowUp.next_date <= cal.last_day, FollowUp.next_date >= oldest,
+                     FollowUp.next_date <= cal.last_day, FollowUp.next_date >= cal.oldest_due,
                      still_the_plan())
-              .subquery("due_follow_ups"))
+              .cte("due_follow_ups"))
     link = literal("/customers/").concat(text_of(source.c.customer_id))
-    return _ladder(cal, source, "followup",
+    return _ladder(cal, source,
                    (K("followup_due"), K("followup_overdue"), K("followup_escalated")), link)
 
 
@@ -286,11 +290,11 @@ def revisits_due(cal: Calendar) -> int:
               .join(owner, owner.id == Customer.owner_id)
               .outerjoin(team, team.id == owner.team_id)
               .where(owner.active.is_(True), Revisit.due_on <= cal.last_day,
-                     Revisit.due_on >= cal.first_day - timedelta(days=CATCH_UP_DAYS + 366),
+                     Revisit.due_on >= cal.oldest_due,
                      _revisit_pending())
-              .subquery("due_revisits"))
+              .cte("due_revisits"))
     link = literal("/customers/").concat(text_of(source.c.customer_id))
-    return _ladder(cal, source, "revisit",
+    return _ladder(cal, source,
                    (K("revisit_due"), K("revisit_overdue"), K("revisit_escalated")), link)
 
 
@@ -557,9 +561,9 @@ def tasks_due(cal: Calendar) -> int:
               .outerjoin(team, team.id == assignee.team_id)
               .where(Task.done_at.is_(None), assignee.active.is_(True),
                      Task.due_on <= cal.last_day,
-                     Task.due_on >= cal.first_day - timedelta(days=CATCH_UP_DAYS + 366),
+                     Task.due_on >= cal.oldest_due,
                      timely)
-              .subquery("due_tasks"))
+              .cte("due_tasks"))
     link = literal("/tasks/").concat(text_of(source.c.subject))
 
     def assigner(s):
@@ -567,7 +571,7 @@ def tasks_due(cal: Calendar) -> int:
 
         return case((s.c.assigned_by != s.c.owner_id, s.c.assigned_by), else_=None)
 
-    return _ladder(cal, source, "task", (K("task_due"), K("task_overdue"), K("task_escalated")),
+    return _ladder(cal, source, (K("task_due"), K("task_overdue"), K("task_escalated")),
                    link, escalate_to=assigner)
 
 
