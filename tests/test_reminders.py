@@ -343,3 +343,14 @@ def test_tasks_snooze_complete_and_refuse_strangers(app, world, login_as):
     # A rep gives tasks to nobody else: only "Me" is offered.
     page = rep.get("/tasks/new").get_data(as_text=True)
     assert 'id="assignee_id"' not in page
+
+
+def test_a_contacts_lunar_birthday_is_kept_from_the_form(app, world, login_as):
+    rep = login_as("rep")
+    response = rep.post_form(f"/customers/{world.customers.rep}/contacts/{world.contact}", {
+        "name": "陈经理", "phone": "13512340000", "birthday": "1990-05-20",
+        "birthday_lunar": "y"})
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    with app.app_context():
+        contact = db.session.get(Contact, world.contact)
+        assert contact.birthday == date(1990, 5, 20) and contact.birthday_lunar is True
