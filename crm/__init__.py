@@ -44,6 +44,7 @@ MODEL_MODULES = (
     "crm.goals.models",
     "crm.reports.models",
     "crm.checkins.models",
+    "crm.reminders.models",
 )
 
 
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.pipeline.views import bp as pipeline_bp
     from crm.recordings.resumable_views import bp as uploads_bp
     from crm.recordings.views import bp as recordings_bp
+    from crm.reminders.views import bp as reminders_bp
     from crm.reports.views import bp as reports_bp
     from crm.reviews.views import bp as reviews_bp
     from crm.routing.views import bp as routing_bp
@@ -139,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
         uploads_bp,
         offline_bp,
         checkins_bp,
+        reminders_bp,
     ):
         app.register_blueprint(blueprint)
 

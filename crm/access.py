@@ -757,3 +757,63 @@ def check_in_person_or_404(user: User, person_id: int) -> User:
 def may_check_in(user: User) -> bool:
     """Reps (and anyone holding customers) check in; managers read their people's days."""
     return may_hold_customers(user) or leads_teams(user)
+
+
+# --- reminders and notifications (issue 11) ---
+
+def may_use_tasks(user: User) -> bool:
+    """Anyone signed in sets reminders for themselves."""
+    return user.is_authenticated
+
+
+def may_assign_tasks(user: User) -> bool:
+    """Managers give tasks to the people they lead."""
+    return leads_teams(user)
+
+
+def task_assignees(user: User) -> Select:
+    """Who `user` may give a task to: themselves, and the active people they lead."""
+    return (select(User).where(User.active.is_(True),
+                               (User.id == user.id) | User.id.in_(led_people(user)))
+            .order_by(User.id != user.id, User.name, User.id))
+
+
+def tasks_scope(user: User) -> Select:
+    """Tasks the user may open: their own, those they gave, those of the people they lead."""
+    from crm.reminders.models import Task
+
+    return select(Task).where((Task.assignee_id == user.id) | (Task.created_by_id == user.id)
+                              | Task.assignee_id.in_(led_people(user)))
+
+
+def may_work_task(user: User, task) -> bool:
+    """Done or snoozed by its assignee, whoever gave it, or a manager over the assignee."""
+    return user.id in (task.assignee_id, task.created_by_id) or (
+        task.assignee is not None and manages(user, task.assignee))
+
+
+def task_or_404(user: User, task_id: int, *, to_work: bool = False):
+    from crm.reminders.models import Task
+
+    task = get_visible_or_404(tasks_scope(user), Task, task_id)
+    if to_work and not may_work_task(user, task):
+        abort(403)
+    return task
+
+
+def notifications_scope(user: User) -> Select:
+    """Everyone reads their own notifications, nobody else's."""
+    from crm.notifications.models import Notification
+
+    return select(Notification).where(Notification.user_id == user.id)
+
+
+def notification_or_404(user: User, notification_id: int):
+    from crm.notifications.models import Notification
+
+    return get_visible_or_404(notifications_scope(user), Notification, notification_id)
+
+
+def may_manage_deliveries(user: User) -> bool:
+    """Work-chat robots, their test message and failed deliveries: administrators."""
+    return may_administer(user)

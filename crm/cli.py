@@ -45,6 +45,36 @@ def register_commands(app: Flask) -> None:
 
         click.echo(f"{expire_pool()} customers returned to the pool.")
 
+    reminders_group = AppGroup("reminders", help="Reminders and their delivery.")
+    app.cli.add_command(reminders_group)
+
+    @reminders_group.command("run")
+    def reminders_run_command():
+        """Run every reminder sweep now (running it twice creates nothing new)."""
+        from crm.reminders.jobs import deliver, run_reminders
+
+        made = run_reminders()
+        for name, count in made.items():
+            click.echo(f"{name:20} {count}")
+        sent = deliver()
+        click.echo("deliveries: " + ", ".join(f"{k} {v}" for k, v in sent.items()))
+
+    @reminders_group.command("digest")
+    @click.option("--email", required=True, help="The person whose digest to send now.")
+    def reminders_digest_command(email):
+        """Send one person's digest now (SMTP_URL must be set)."""
+        from crm.reminders.delivery import smtp_configured
+        from crm.reminders.jobs import digest_now
+
+        if not smtp_configured():
+            raise click.ClickException("SMTP_URL is not set; no e-mail can be sent.")
+        try:
+            outcome = digest_now(email)
+        except LookupError:
+            raise click.ClickException(f"no user with the e-mail {email}") from None
+        click.echo({"sent": "Digest sent.", "empty": "Nothing to report; no e-mail sent.",
+                    "failed": "Sending failed; see the System page."}[outcome])
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Fill an empty database with the demo teams and accounts (once)."""

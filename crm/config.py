@@ -91,4 +91,10 @@ def from_environment() -> dict:
         "LOGIN_LOCKOUT_MINUTES": 15,
         "SESSION_IDLE_DAYS": 1,
         "TRUST_PROXY_HEADERS": _bool("TRUST_PROXY_HEADERS", False),
+        # Reminders by e-mail: smtp://user:password@host:587?starttls=1 or smtps://…:465;
+        # unset, no e-mail is sent (the app still notifies in the app and the work chat).
+        "SMTP_URL": os.environ.get("SMTP_URL") or "",
+        "MAIL_FROM": os.environ.get("MAIL_FROM") or "crm@localhost",
+        # The address people open the app at, for links in e-mails and chat messages.
+        "PUBLIC_URL": (os.environ.get("PUBLIC_URL") or "").rstrip("/"),
     }

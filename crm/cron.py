@@ -32,6 +32,9 @@ PERIODIC_JOBS = [
     ("crm.reports.jobs.schedule_reports", "*/15 * * * *", "reports"),
     # Chunked recording uploads abandoned for a day (issue 13).
     ("crm.recordings.jobs.purge_abandoned_uploads", "41 * * * *", "default"),
+    # Reminders: every sweep (idempotent; a missed run is caught up), then due deliveries.
+    ("crm.reminders.jobs.run_reminders", "*/10 * * * *", "default"),
+    ("crm.reminders.jobs.deliver", "* * * * *", "default"),
 ]
 
 

@@ -79,8 +79,84 @@ def seed_demo() -> bool:
     _seed_reviews(fake)
     db.session.commit()
     _seed_routing(teams)
+    _seed_reminders(fake)
     db.session.commit()
     return True
+
+
+def _seed_reminders(fake) -> None:
+    """Something of every reminder kind for the demo rep and their manager: follow-ups and
+    revisits due, overdue and escalated, birthdays (one lunar), tasks, a customer returned to
+    the pool, a re-check due, a team without A deals; then the sweeps make the notices."""
+    from zoneinfo import ZoneInfo
+
+    from crm.customers.models import Contact, Customer, OwnershipChange, OwnershipEvent
+    from crm.followups.logging import log_follow_up
+    from crm.followups.models import FollowUpKind
+    from crm.followups.revisits import plan_revisit
+    from crm.reminders import sweeps
+    from crm.reminders.models import Task
+    from crm.reminders.tasks import create_task
+    from crm.reviews.models import ImprovementAction, Review
+
+    rep = db.session.scalar(select(User).where(User.email == "rep@demo.local"))
+    manager = db.session.scalar(select(User).where(User.email == "manager@demo.local"))
+    now = utcnow()
+    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    mine = db.session.scalars(select(Customer).where(Customer.owner_id == rep.id)
+                              .order_by(Customer.id)).all()
+    if len(mine) < 6 or manager is None:
+        return
+    # Follow-ups planned for today, 3 days ago (overdue) and 6 days ago (escalated).
+    for customer, late in zip(mine[:3], (0, 3, 6), strict=True):
+        log_follow_up(customer, rep, kind=FollowUpKind.CALL, occurred_at=now,
+                      summary=fake.random_element(SUMMARIES),
+                      next_step=fake.random_element(NEXT_STEPS),
+                      next_date=today - timedelta(days=late))
+    # Revisits after a sale: one due, one missed long enough to reach the manager.
+    plan_revisit(mine[3].id, today, reason="won_deal", plan_key="demo:revisit:due")
+    plan_revisit(mine[4].id, today - timedelta(days=6), reason="won_deal",
+                 plan_key="demo:revisit:missed")
+    plan_revisit(mine[2].id, today - timedelta(days=3), reason="won_deal",
+                 plan_key="demo:revisit:late")
+    # Birthdays: a customer's tomorrow, a contact's on the lunar calendar in two days.
+    mine[5].birthday = (today + timedelta(days=1)).replace(year=1982)
+    lunar_born = next((born for born, lunar, _on in sweeps.birthday_candidates(
+        today + timedelta(days=2), 1, earliest_year=1975) if lunar), None)
+    if lunar_born is not None:
+        db.session.add(Contact(customer_id=mine[5].id, name=fake.name(), title="总经理",
+                               birthday=lunar_born, birthday_lunar=True))
+    # A customer whose protection ran out went back to the pool.
+    pool = db.session.scalar(select(Customer).where(Customer.owner_id.is_(None))
+                             .order_by(Customer.id))
+    if pool is not None:
+        db.session.add(OwnershipEvent(customer_id=pool.id, kind=OwnershipChange.EXPIRY,
+                                      from_user_id=rep.id, at=now - timedelta(hours=3)))
+    # Tasks: given by the manager (one long overdue), and one the rep set for themselves.
+    create_task(manager, rep, title="把修改后的合同发给客户", due_on=today,
+                customer_id=mine[0].id)
+    create_task(manager, rep, title="整理本月拜访记录", due_on=today - timedelta(days=6))
+    db.session.add(Task(title="准备周五的产品演示", assignee_id=rep.id, created_by_id=rep.id,
+                        due_on=today - timedelta(days=3), customer_id=mine[1].id))
+    # A re-check (阶段性核查) due today.
+    action = db.session.scalar(select(ImprovementAction).join(Review)
+                               .where(Review.reviewer_id == manager.id)
+                               .order_by(ImprovementAction.id))
+    if action is not None:
+        action.recheck_on, action.rechecked_at = today, None
+    # A team being set up in Beijing: its manager has had no new A deal for ten days.
+    from crm.accounts.models import Team
+
+    south = db.session.scalar(select(Team).where(Team.name == "华东大区"))
+    beijing = create_team("北京筹备组", south)
+    beijing.created_at = now - timedelta(days=10)
+    create_user(email="manager.bj@demo.local", name=fake.name(), role=Role.MANAGER,
+                team=beijing, password_hash=rep.password_hash, timezone="Asia/Shanghai",
+                phone=fake.phone_number())
+    db.session.flush()
+    cal = sweeps.calendar(now)
+    sweeps.run_all(now)
+    sweeps.reviews_waiting(cal, morning_minute=0)  # the demo starts at any hour
 
 
 NEEDS = ["希望缩短交货周期", "需要一套适合门店的收银系统", "想给员工做年度体检团购",

@@ -65,6 +65,7 @@ from tests.access_matrix_goals import GOAL_ROUTES  # noqa: E402
 from tests.access_matrix_office import OFFICE_ROUTES  # noqa: E402
 from tests.access_matrix_offline import OFFLINE_ROUTES  # noqa: E402
 from tests.access_matrix_pipeline import PIPELINE_ROUTES  # noqa: E402
+from tests.access_matrix_reminders import REMINDER_ROUTES  # noqa: E402
 from tests.access_matrix_reviews import REVIEW_ROUTES  # noqa: E402
 from tests.access_matrix_routing import ROUTING_ROUTES  # noqa: E402
 
@@ -126,6 +127,7 @@ ROUTES: list[Route] = [
     *OFFICE_ROUTES,
     *REVIEW_ROUTES,
     *ROUTING_ROUTES,
+    *REMINDER_ROUTES,
     # Last, because it ends the session the rows above use.
     Route("POST", "/logout", everyone(303)),
 ]

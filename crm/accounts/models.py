@@ -58,6 +58,22 @@ class TeamDefaults:
     report_monthly_hour: int = 8
     # A check-in farther than this from the customer's saved location is flagged (签到).
     check_in_far_metres: int = 300
+    # Reminders: a follow-up (or revisit) overdue this many days reminds its owner again,
+    # and this many escalates to their manager.
+    followup_overdue_days: int = 2
+    followup_escalate_days: int = 5
+    # After-sales revisits (回访) after a won deal: these days, then every `revisit_every_days`.
+    revisit_days: str = "7,30,90"
+    revisit_every_days: int = 180
+    # Birthdays are announced this many days ahead.
+    birthday_days: int = 3
+    # A team without a new A deal for this many days alerts its managers (and again every
+    # as many days more).
+    drought_days: int = 3
+    # The team's work-chat robot (wecom, dingtalk or feishu), its address and signing secret.
+    chat_channel: str | None = None
+    chat_webhook_url: str | None = None
+    chat_secret: str | None = None
 
 
 TEAM_DEFAULTS = TeamDefaults()
@@ -93,6 +109,17 @@ class Team(db.Model):
     report_weekly_hour: Mapped[int] = _team_setting(TEAM_DEFAULTS.report_weekly_hour)
     report_monthly_hour: Mapped[int] = _team_setting(TEAM_DEFAULTS.report_monthly_hour)
     check_in_far_metres: Mapped[int] = _team_setting(TEAM_DEFAULTS.check_in_far_metres)
+    followup_overdue_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.followup_overdue_days)
+    followup_escalate_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.followup_escalate_days)
+    revisit_days: Mapped[str] = mapped_column(String(60), default=TEAM_DEFAULTS.revisit_days,
+                                              server_default=TEAM_DEFAULTS.revisit_days)
+    revisit_every_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.revisit_every_days)
+    birthday_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.birthday_days)
+    drought_days: Mapped[int] = _team_setting(TEAM_DEFAULTS.drought_days)
+    chat_channel: Mapped[str | None] = mapped_column(String(20))
+    # Secrets: never logged, never shown back in a form.
+    chat_webhook_url: Mapped[str | None] = mapped_column(String(500))
+    chat_secret: Mapped[str | None] = mapped_column(String(200))
 
     parent: Mapped["Team | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Team"]] = relationship(back_populates="parent",

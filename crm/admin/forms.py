@@ -11,7 +11,14 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from crm.accounts.forms import meets_password_policy
 from crm.accounts.models import ROLE_LABELS, TEAM_DEFAULTS, Team, User
@@ -122,11 +129,52 @@ class TeamForm(FlaskForm):
                                        default=TEAM_DEFAULTS.report_monthly_hour,
                                        validators=[Optional(), NumberRange(min=0, max=23)])
 
+    # Reminders (crm.reminders); left empty, the team keeps what it has.
+    followup_overdue_days = IntegerField(
+        _l("Remind again when a follow-up is overdue by (days)"),
+        default=TEAM_DEFAULTS.followup_overdue_days,
+        validators=[Optional(), NumberRange(min=1, max=60)])
+    followup_escalate_days = IntegerField(
+        _l("Overdue follow-ups escalate to the manager after (days)"),
+        default=TEAM_DEFAULTS.followup_escalate_days,
+        validators=[Optional(), NumberRange(min=1, max=90)])
+    revisit_days = StringField(
+        _l("After-sales revisits after a won deal (days, comma-separated)"),
+        default=TEAM_DEFAULTS.revisit_days,
+        validators=[Optional(), Length(max=column_length(Team.revisit_days)),
+                    Regexp(r"^\s*\d{1,4}(\s*[,，]\s*\d{1,4})*\s*$", message=_l(
+                        "Enter days as numbers separated by commas, such as 7,30,90."))])
+    revisit_every_days = IntegerField(_l("Then revisit every (days)"),
+                                      default=TEAM_DEFAULTS.revisit_every_days,
+                                      validators=[Optional(), NumberRange(min=0, max=3650)])
+    birthday_days = IntegerField(_l("Announce birthdays this many days ahead"),
+                                 default=TEAM_DEFAULTS.birthday_days,
+                                 validators=[Optional(), NumberRange(min=1, max=30)])
+    drought_days = IntegerField(_l("Alert managers after this many days without a new A deal"),
+                                default=TEAM_DEFAULTS.drought_days,
+                                validators=[Optional(), NumberRange(min=1, max=90)])
+    chat_channel = SelectField(_l("Work-chat robot"), default="", choices=choices(
+        [("", _l("None")), ("wecom", _l("WeCom (企业微信)")), ("dingtalk", _l("DingTalk (钉钉)")),
+         ("feishu", _l("Feishu (飞书)"))]))
+    chat_webhook_url = StringField(
+        _l("Robot webhook address"),
+        validators=[Optional(), Length(max=column_length(Team.chat_webhook_url)),
+                    Regexp(r"^https?://\S+$", message=_l("Enter the robot's https address."))],
+        description=_l("Leave empty to keep the saved one. WeCom robots have no secret (the "
+                       "key is in the address)."))
+    chat_secret = PasswordField(_l("Signing secret"), validators=[
+        Optional(), Length(max=column_length(Team.chat_secret))])
+
     def __init__(self, *args, teams=(), exclude_path: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = choices([("", "—"), *timezone_choices()])
         self.report_weekly_day.choices = choices(
             [("", "—")] + [(n, label) for n, label in enumerate(WEEKDAYS)])
+        # The robot's address carries its key: never shown back; empty keeps it.
+        saved = kwargs.get("obj")
+        self.has_saved_robot = bool(saved is not None and saved.chat_webhook_url)
+        if not self.is_submitted():
+            self.chat_webhook_url.data = ""
         allowed = [t for t in teams if not (exclude_path and t.path.startswith(exclude_path))]
         self.parent_id.choices = choices([("", _l("— top level —"))] + [
             (team.id, "· " * team.depth + team.name) for team in allowed])

@@ -35,6 +35,7 @@ from crm.htmx import redirect_after_post, render_page
 from crm.pagination import keyset_page
 from crm.pipeline.deals import set_grade_windows
 from crm.reports.reports import set_report_settings
+from crm.reminders.team_settings import REMINDER_FIELDS, set_reminder_settings
 from crm.saving import run_change, save_form, saved_and_go
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -253,6 +254,7 @@ def _apply_settings(team, form) -> None:
                         weekly_hour=form.report_weekly_hour.data,
                         monthly_hour=form.report_monthly_hour.data)
     set_check_in_distance(team, form.check_in_far_metres.data)
+    set_reminder_settings(team, {name: getattr(form, name).data for name in REMINDER_FIELDS})
 
 
 @bp.get("/teams/<int:team_id>/edit")

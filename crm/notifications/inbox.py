@@ -43,11 +43,14 @@ def unread_count(user_id: int) -> int:
         Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
 
-def unread(user_id: int, limit: int = 20) -> list[Notification]:
+def unread(user_id: int, limit: int = 20, kinds=None) -> list[Notification]:
+    """The user's unread notifications, newest first; only of `kinds` when given."""
+    query = select(Notification).where(Notification.user_id == user_id,
+                                       Notification.read_at.is_(None))
+    if kinds is not None:
+        query = query.where(Notification.kind.in_([str(k) for k in kinds]))
     return list(db.session.scalars(
-        select(Notification).where(Notification.user_id == user_id,
-                                   Notification.read_at.is_(None))
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
+        query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)))
 
 
 def mark_read(user, *, review_id: int) -> None:

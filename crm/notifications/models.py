@@ -24,6 +24,23 @@ class NotificationKind(enum.StrEnum):
     REVIEW_ACKNOWLEDGED = "review_acknowledged"
     LEAD_UNROUTED = "lead_unrouted"
     REPORT_READY = "report_ready"
+    # Reminders (crm.reminders.sweeps): due, then overdue, then escalated to a manager.
+    FOLLOWUP_DUE = "followup_due"
+    FOLLOWUP_OVERDUE = "followup_overdue"
+    FOLLOWUP_ESCALATED = "followup_escalated"
+    REVISIT_DUE = "revisit_due"
+    REVISIT_OVERDUE = "revisit_overdue"
+    REVISIT_ESCALATED = "revisit_escalated"
+    BIRTHDAY = "birthday"
+    PROTECTION_ENDING = "protection_ending"
+    POOL_RETURNED = "pool_returned"
+    REVIEWS_WAITING = "reviews_waiting"
+    RECHECK_DUE = "recheck_due"
+    A_DROUGHT = "a_drought"
+    TASK_ASSIGNED = "task_assigned"
+    TASK_DUE = "task_due"
+    TASK_OVERDUE = "task_overdue"
+    TASK_ESCALATED = "task_escalated"
 
 
 NOTIFICATION_LABELS = {
@@ -32,6 +49,22 @@ NOTIFICATION_LABELS = {
     NotificationKind.REVIEW_ACKNOWLEDGED: _l("Review acknowledged"),
     NotificationKind.LEAD_UNROUTED: _l("A new lead found no rep and waits in the pool"),
     NotificationKind.REPORT_READY: _l("A team report is ready"),
+    NotificationKind.FOLLOWUP_DUE: _l("Follow-up due"),
+    NotificationKind.FOLLOWUP_OVERDUE: _l("Follow-up overdue"),
+    NotificationKind.FOLLOWUP_ESCALATED: _l("Team follow-up overdue"),
+    NotificationKind.REVISIT_DUE: _l("After-sales revisit due"),
+    NotificationKind.REVISIT_OVERDUE: _l("After-sales revisit overdue"),
+    NotificationKind.REVISIT_ESCALATED: _l("Team revisit overdue"),
+    NotificationKind.BIRTHDAY: _l("Birthday coming"),
+    NotificationKind.PROTECTION_ENDING: _l("Protection ending"),
+    NotificationKind.POOL_RETURNED: _l("Back to the public pool"),
+    NotificationKind.REVIEWS_WAITING: _l("Recordings waiting for review"),
+    NotificationKind.RECHECK_DUE: _l("Re-check due"),
+    NotificationKind.A_DROUGHT: _l("No new A deal"),
+    NotificationKind.TASK_ASSIGNED: _l("Task assigned to you"),
+    NotificationKind.TASK_DUE: _l("Task due"),
+    NotificationKind.TASK_OVERDUE: _l("Task overdue"),
+    NotificationKind.TASK_ESCALATED: _l("Team task overdue"),
 }
 
 

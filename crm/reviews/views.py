@@ -16,7 +16,7 @@ from crm.extensions import db
 from crm.followups.models import KIND_LABELS
 from crm.htmx import form_error_status, is_fragment_request, redirect_after_post, render_page
 from crm.notifications import inbox
-from crm.notifications.models import NOTIFICATION_LABELS
+from crm.notifications.models import NOTIFICATION_LABELS, NotificationKind
 from crm.reviews import reviewing, trends, worklist
 from crm.reviews.charts import score_chart
 from crm.reviews.forms import (
@@ -30,6 +30,10 @@ from crm.reviews.forms import (
 from crm.reviews.models import COMMENT_KIND_LABELS, ImprovementAction, Review, ReviewComment
 from crm.reviews.rubric import ITEM_KEYS, SCORES, current_rubric, items_of, save_rubric
 from crm.saving import run_change, save_form, saved_and_go
+
+# The review page's news lists review notifications only (reminders have their own centre).
+REVIEW_KINDS = (NotificationKind.REVIEW_FINISHED, NotificationKind.REVIEW_REPLY,
+                NotificationKind.REVIEW_ACKNOWLEDGED)
 
 bp = Blueprint("reviews", __name__)
 
@@ -60,7 +64,7 @@ def index():
         page = worklist.reviews_list(current_user, after,
                                      own_only=not access.reads_every_review(current_user))
         return render_page("reviews/mine.html", "reviews/_review_rows.html", page=page,
-                           notifications=inbox.unread(current_user.id))
+                           notifications=inbox.unread(current_user.id, kinds=REVIEW_KINDS))
     rep_id = request.args.get("rep", type=int)
     kind = request.args.get("kind") or None
     page = worklist.unreviewed(current_user, rep_id=rep_id, kind=kind, after=after)
@@ -78,7 +82,8 @@ def index():
         target=rules_for(current_user).daily_review_target,
         drafts=worklist.drafts_of(current_user),
         awaiting=worklist.awaiting_acknowledgement(current_user),
-        due=due, charts=_recheck_charts(due), notifications=inbox.unread(current_user.id))
+        due=due, charts=_recheck_charts(due),
+        notifications=inbox.unread(current_user.id, kinds=REVIEW_KINDS))
 
 
 def _recheck_charts(actions: list[ImprovementAction]) -> dict[int, dict]:

@@ -26,9 +26,14 @@ def readyz():
 @bp.get("/system")
 @access.requires(access.may_administer)
 def index():
+    from crm.reminders.delivery import troubled
+    from crm.reminders.models import CHANNEL_LABELS, DELIVERY_STATUS_LABELS
+
     return render_page("system/index.html", "system/_status.html",
                        system=system_status.collect(),
-                       worker_states=system_status.WORKER_STATES)
+                       worker_states=system_status.WORKER_STATES,
+                       deliveries=troubled(), channel_labels=CHANNEL_LABELS,
+                       delivery_states=DELIVERY_STATUS_LABELS)
 
 @bp.post("/system/jobs/<queue_name>/<job_id>/retry")
 @access.requires(access.may_administer)

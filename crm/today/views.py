@@ -11,6 +11,7 @@ from crm.followups.logging import follow_ups_due
 from crm.htmx import render_page
 from crm.metrics.summary import metric_label, metric_unit
 from crm.pipeline.listing import open_deals_by_grade
+from crm.reminders import agenda
 from crm.reviews import worklist
 from crm.today import attention
 
@@ -21,6 +22,7 @@ bp = Blueprint("today", __name__)
 @login_required
 def index():
     may_log = access.may_hold_customers(current_user)
+    rules = rules_for(current_user)  # held, so the sections below reuse the loaded team
     expiring = pool.expiring_soon(current_user) if may_log else []
     today = clock.local_today()
     due = follow_ups_due(current_user.id, today) if may_log else []
@@ -29,7 +31,12 @@ def index():
                        days_left=pool.days_left, due=due, today=today, may_log=may_log,
                        open_deals=grades, team=_team_attention(today),
                        my_goals=_my_goals() if may_log else [], metric_label=metric_label,
-                       metric_unit=metric_unit)
+                       metric_unit=metric_unit,
+                       revisits=agenda.revisits_due(current_user, today) if may_log else [],
+                       tasks=agenda.tasks_due(current_user, today),
+                       birthdays=agenda.birthdays_soon(
+                           current_user, today, rules.birthday_days)
+                       if may_log else [])
 
 
 def _my_goals() -> list:

@@ -1,7 +1,7 @@
 """goals with their changes, generated team reports, and the team settings they need
 
 Revision ID: 0013_goals_reports
-Revises: 0011_notifications_core
+Revises: 0012_reminders
 Create Date: 2026-12-02 11:20:00
 
 teams gain a time zone (days, weeks and months of its metrics), whether the leaderboard hides
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_goals_reports"
-down_revision = "0011_notifications_core"
+down_revision = "0012_reminders"
 branch_labels = None
 depends_on = None
 

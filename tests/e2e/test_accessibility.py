@@ -113,6 +113,10 @@ def _richer_world(app, world):
                       next_date=now.date())
         customer.protected_until = now + timedelta(days=3)
         db.session.commit()
+        from crm.reminders import sweeps
+
+        sweeps.run_all()  # the notification centre has something to list
+        db.session.commit()
     return world.review("draft")
 
 
@@ -209,6 +213,10 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
     check.visit("dashboard-rep", "/dashboard")
     check.visit("waiting-to-send", "/offline")
     check.visit("check-ins", "/check-ins")
+    check.visit("notifications", "/notifications")
+    check.visit("notification-preferences", "/notifications/preferences")
+    check.visit("tasks", "/tasks")
+    check.visit("new-task", "/tasks/new")
 
     check.sign_in(world.manager.email)
     check.visit("today-manager")

@@ -100,7 +100,7 @@ def test_manager_reviews_and_rep_listens_from_a_comment(page, live_server, app, 
 
     page.context.clear_cookies()
     sign_in(world.rep.email)
-    expect(page.locator(".nav-count").first).to_have_text("1")
+    expect(page.locator("[data-unread]").first).to_have_text("1")
     page.goto(f"{live_server}/reviews")
     page.click(".review-list li.unread a")
     _wait_until(page, "document.querySelector('audio[data-player]').readyState >= 1")
