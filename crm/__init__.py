@@ -33,7 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 # Every area's models, so that the metadata (and Alembic's autogenerate) sees all tables.
 MODEL_MODULES = ("crm.accounts.models", "crm.customers.models", "crm.audit.models",
                  "crm.followups.models", "crm.recordings.models", "crm.pipeline.models",
-                 "crm.reviews.models", "crm.notifications.models")
+                 "crm.reviews.models", "crm.notifications.models", "crm.voice.models")
 
 
 def _init_extensions(app: Flask) -> None:
@@ -100,9 +100,12 @@ def _register_blueprints(app: Flask) -> None:
     from crm.reviews.views import bp as reviews_bp
     from crm.system.views import bp as system_bp
     from crm.today.views import bp as today_bp
+    from crm.voice.public_views import bp as survey_public_bp
+    from crm.voice.views import bp as voice_bp
 
     for blueprint in (accounts_bp, today_bp, customers_bp, customer_office_bp, followups_bp,
-                      recordings_bp, pipeline_bp, reviews_bp, admin_bp, system_bp):
+                      recordings_bp, pipeline_bp, reviews_bp, admin_bp, system_bp, voice_bp,
+                      survey_public_bp):
         app.register_blueprint(blueprint)
 
 

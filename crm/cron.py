@@ -28,6 +28,8 @@ PERIODIC_JOBS = [
     ("crm.customers.jobs.expire_pool", "5 16 * * *", "default"),
     # Recordings whose job was lost (a killed worker, Redis away at upload) are sent again.
     ("crm.recordings.processing.requeue_stuck", "*/15 * * * *", "default"),
+    # Feedback past its deadline: the assignee's manager hears once per deadline.
+    ("crm.voice.jobs.notify_overdue_feedback", "*/10 * * * *", "default"),
 ]
 
 

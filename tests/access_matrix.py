@@ -64,6 +64,7 @@ from tests.access_matrix_customers import CUSTOMER_ROUTES  # noqa: E402
 from tests.access_matrix_office import OFFICE_ROUTES  # noqa: E402
 from tests.access_matrix_pipeline import PIPELINE_ROUTES  # noqa: E402
 from tests.access_matrix_reviews import REVIEW_ROUTES  # noqa: E402
+from tests.access_matrix_voice import VOICE_ROUTES  # noqa: E402
 
 ROUTES: list[Route] = [
     # Accounts
@@ -116,6 +117,7 @@ ROUTES: list[Route] = [
     Route("POST", "/admin/teams/<int:team_id>/delete", only(("admin",), 303),
           url=lambda w: f"/admin/teams/{w.teams.empty}/delete"),
     # Before the customer rows, one of which releases the rep's customer to the pool.
+    *VOICE_ROUTES,
     *PIPELINE_ROUTES,
     *CUSTOMER_ROUTES,
     *OFFICE_ROUTES,

@@ -50,6 +50,7 @@ from crm.pagination import keyset_page
 from crm.pipeline.listing import customer_deals
 from crm.pipeline.models import OPEN_STAGES
 from crm.saving import run_change, save_form, saved_and_go
+from crm.voice.card import card_voice
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 PAGE_SIZE = 30
@@ -192,6 +193,7 @@ def _card_context(customer: Customer) -> dict:
         "today": clock.local_today(),
         "release_form": ReleaseForm(),
         **deals,
+        **card_voice(customer, current_user),
     }
 
 

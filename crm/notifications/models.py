@@ -22,12 +22,16 @@ class NotificationKind(enum.StrEnum):
     REVIEW_FINISHED = "review_finished"
     REVIEW_REPLY = "review_reply"
     REVIEW_ACKNOWLEDGED = "review_acknowledged"
+    FEEDBACK_ASSIGNED = "feedback_assigned"
+    FEEDBACK_OVERDUE = "feedback_overdue"
 
 
 NOTIFICATION_LABELS = {
     NotificationKind.REVIEW_FINISHED: _l("New review of your recording"),
     NotificationKind.REVIEW_REPLY: _l("Reply to your review comment"),
     NotificationKind.REVIEW_ACKNOWLEDGED: _l("Review acknowledged"),
+    NotificationKind.FEEDBACK_ASSIGNED: _l("Customer feedback for you to handle"),
+    NotificationKind.FEEDBACK_OVERDUE: _l("Customer feedback past its deadline"),
 }
 
 
