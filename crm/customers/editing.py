@@ -20,7 +20,8 @@ from crm.extensions import db
 
 # The card's sections and the fields each one edits.
 SECTIONS = {
-    "basics": ("kind", "name", "organisation", "gender", "birthday", "age", "region",
+    "basics": ("kind", "name", "organisation", "gender", "birthday", "birthday_lunar", "age",
+               "region",
                "industry", "size_band", "job_title", "position", "tier"),
     "contact": ("phone", "wechat", "email", "address"),
     "profile": ("needs", "pain_points", "preferences", "personality", "consumption_habits"),
@@ -217,6 +218,8 @@ def save_contact(customer: Customer, values: dict, by_user, contact: Contact | N
     contact.phone = (values.get("phone") or "").strip() or None
     contact.phone_normalized = phone
     contact.is_primary = bool(values.get("is_primary"))
+    contact.birthday = values.get("birthday")
+    contact.birthday_lunar = bool(values.get("birthday_lunar")) and contact.birthday is not None
     if contact.is_primary:
         for other in customer.contacts:
             if other is not contact:

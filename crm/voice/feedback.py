@@ -204,9 +204,11 @@ def notify_overdue(now: datetime | None = None) -> int:
     key = (literal("feedback_overdue:") + cast(pairs.c.feedback_id, String) + literal(":")
            + cast(pairs.c.manager_id, String) + literal(":")
            + cast(pairs.c.deadline_episode, String))
-    rows = select(pairs.c.manager_id, literal(NotificationKind.FEEDBACK_OVERDUE.value), key,
+    rows = (select(pairs.c.manager_id, literal(NotificationKind.FEEDBACK_OVERDUE.value), key,
                   literal("/feedback/") + cast(pairs.c.feedback_id, String),
                   pairs.c.customer_id, literal(now, Notification.created_at.type))
+            # SQLite reads "ON CONFLICT" after a bare FROM as a join's ON: a WHERE ends it.
+            .where(pairs.c.feedback_id.is_not(None)))
     return notify_from(rows, ["user_id", "kind", "dedupe_key", "link", "customer_id",
                               "created_at"])
 
