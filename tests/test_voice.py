@@ -233,7 +233,8 @@ def test_a_survey_link_answers_once(app, world, client):
                                                "csrf_token": form_token})
     assert answered.status_code == 200 and "Set-Cookie" not in answered.headers
     again = client.post(f"/s/{token}", data={"score": "1", "csrf_token": form_token})
-    assert again.status_code == 404
+    assert again.status_code == 404 and "Set-Cookie" not in again.headers
+    assert "app.js" not in again.get_data(as_text=True)  # the public layout, not the app's
     assert client.get(f"/s/{token}").status_code == 404
     with app.app_context():
         survey = db.session.get(Survey, survey_id)

@@ -13,7 +13,6 @@ from flask import Blueprint, abort, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
 
 from crm.errors import CSRF_TEXT, ERROR_TEXTS, ERROR_TITLES
 from crm.extensions import csrf, db
@@ -40,7 +39,6 @@ def _respond(template: str, status: int = 200, **context):
     return response
 
 
-@bp.errorhandler(HTTPException)
 def _error(error):
     code = error.code or 500
     text = CSRF_TEXT if isinstance(error, CSRFError) else ERROR_TEXTS.get(code)
@@ -48,6 +46,12 @@ def _error(error):
         return _respond("voice/public_gone.html", 404)
     return _respond("voice/public_error.html", code, title=ERROR_TITLES.get(code),
                     description=text)
+
+
+# By code: the app's own handlers per code would otherwise win over a handler of a class,
+# and they render the signed-in layout (which sets a session cookie).
+for _code in (400, 403, 404, 405, 413, 429, 500):
+    bp.register_error_handler(_code, _error)
 
 
 @bp.before_request
