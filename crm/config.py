@@ -91,4 +91,7 @@ def from_environment() -> dict:
         "LOGIN_LOCKOUT_MINUTES": 15,
         "SESSION_IDLE_DAYS": 1,
         "TRUST_PROXY_HEADERS": _bool("TRUST_PROXY_HEADERS", False),
+        # The public survey link: requests per client address per window (seconds).
+        "SURVEY_RATE_LIMIT": int(os.environ.get("SURVEY_RATE_LIMIT") or 30),
+        "SURVEY_RATE_WINDOW": int(os.environ.get("SURVEY_RATE_WINDOW") or 600),
     }
