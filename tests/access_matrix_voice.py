@@ -151,7 +151,7 @@ VOICE_ROUTES: list[Route] = [
                           "survey_days": "10", "low_score_stars": "2", "low_score_nps": "6",
                           "silent_days": "45"}),
     # The public survey answers visitors and nobody signed in.
-    Route("GET", "/s/<token>", VISITORS_ONLY, url=lambda w: f"/s/{_survey(w)[1]}"),
-    Route("POST", "/s/<token>", VISITORS_ONLY, url=lambda w: f"/s/{_survey(w)[1]}",
+    Route("GET", "/s", VISITORS_ONLY, url=lambda w: f"/s?t={_survey(w)[1]}"),
+    Route("POST", "/s", VISITORS_ONLY, url=lambda w: f"/s?t={_survey(w)[1]}",
           data=lambda w: {"score": "4", "comment": "很好", "csrf_token": _survey(w)[2]}),
 ]

@@ -219,7 +219,7 @@ def _survey(app, world, **kwargs) -> tuple[int, str, str]:
 
 def test_a_survey_link_answers_once(app, world, client):
     survey_id, token, form_token = _survey(app, world)
-    page = client.get(f"/s/{token}", headers={"Accept-Language": "zh-CN"})
+    page = client.get(f"/s?t={token}", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 200
     body = page.get_data(as_text=True)
     assert "满意" in body and 'name="robots" content="noindex' in body
@@ -227,15 +227,15 @@ def test_a_survey_link_answers_once(app, world, client):
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "Set-Cookie" not in page.headers  # no session
-    english = client.get(f"/s/{token}", headers={"Accept-Language": "en-US"})
+    english = client.get(f"/s?t={token}", headers={"Accept-Language": "en-US"})
     assert "How satisfied" in english.get_data(as_text=True)
-    answered = client.post(f"/s/{token}", data={"score": "5", "comment": "很好",
+    answered = client.post(f"/s?t={token}", data={"score": "5", "comment": "很好",
                                                "csrf_token": form_token})
     assert answered.status_code == 200 and "Set-Cookie" not in answered.headers
-    again = client.post(f"/s/{token}", data={"score": "1", "csrf_token": form_token})
+    again = client.post(f"/s?t={token}", data={"score": "1", "csrf_token": form_token})
     assert again.status_code == 404 and "Set-Cookie" not in again.headers
     assert "app.js" not in again.get_data(as_text=True)  # the public layout, not the app's
-    assert client.get(f"/s/{token}").status_code == 404
+    assert client.get(f"/s?t={token}").status_code == 404
     with app.app_context():
         survey = db.session.get(Survey, survey_id)
         assert (survey.score, survey.comment) == (5, "很好")
@@ -262,7 +262,7 @@ def test_every_bad_link_looks_the_same(app, world, client):
     for bad in (tampered, crossed, wrong_customer, expired_token, "nonsense",
                 URLSafeSerializer("another-key", salt="crm.voice.survey-link").dumps(
                     {"s": survey_id, "c": world.customers.rep, "n": "x"})):
-        response = client.get(f"/s/{bad}")
+        response = client.get(f"/s?t={bad}")
         assert response.status_code == 404, bad
         bodies.add(response.get_data(as_text=True))
     assert len(bodies) == 1  # nothing tells which way a link is wrong
@@ -275,24 +275,24 @@ def test_the_answer_needs_the_pages_own_token(app, world, client):
                               reason=SurveyReason.OTHER)
         db.session.commit()
         other_form = form_token_for(other)
-    assert client.post(f"/s/{token}", data={"score": "4"}).status_code == 400
-    assert client.post(f"/s/{token}", data={"score": "4", "csrf_token": "forged"}
+    assert client.post(f"/s?t={token}", data={"score": "4"}).status_code == 400
+    assert client.post(f"/s?t={token}", data={"score": "4", "csrf_token": "forged"}
                        ).status_code == 400
     # Another survey's page token does not answer this one.
-    assert client.post(f"/s/{token}", data={"score": "4", "csrf_token": other_form}
+    assert client.post(f"/s?t={token}", data={"score": "4", "csrf_token": other_form}
                        ).status_code == 404
     # A score off the scale is refused with the form again (and the link still works).
-    bad = client.post(f"/s/{token}", data={"score": "9", "csrf_token": _form})
+    bad = client.post(f"/s?t={token}", data={"score": "9", "csrf_token": _form})
     assert bad.status_code == 422
-    assert client.post(f"/s/{token}", data={"score": "4", "csrf_token": _form}
+    assert client.post(f"/s?t={token}", data={"score": "4", "csrf_token": _form}
                        ).status_code == 200
 
 
 def test_staff_signed_in_are_refused(app, world, login_as):
     _id, token, form_token = _survey(app, world)
     rep = login_as("rep")
-    assert rep.get(f"/s/{token}").status_code == 403
-    assert rep.post(f"/s/{token}", data={"score": "5", "csrf_token": form_token}
+    assert rep.get(f"/s?t={token}").status_code == 403
+    assert rep.post(f"/s?t={token}", data={"score": "5", "csrf_token": form_token}
                     ).status_code == 403
 
 
@@ -301,8 +301,8 @@ def test_survey_requests_are_rate_limited(app, world, client):
     previous = app.config.get("SURVEY_RATE_LIMIT")
     app.config["SURVEY_RATE_LIMIT"] = 3
     try:
-        statuses = [client.get(f"/s/{token}").status_code for _ in range(5)]
-        other_address = client.get(f"/s/{token}",
+        statuses = [client.get(f"/s?t={token}").status_code for _ in range(5)]
+        other_address = client.get(f"/s?t={token}",
                                    environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code
     finally:
         if previous is None:
@@ -334,7 +334,7 @@ def test_one_survey_per_customer_per_30_days(app, world, login_as):
 def test_the_share_page_shows_the_link_as_text_and_qr(app, world, login_as):
     survey_id, token, _form = _survey(app, world)
     page = login_as("rep").get(f"/surveys/{survey_id}").get_data(as_text=True)
-    assert f"/s/{token}" in page and "<svg" in page
+    assert f"/s?t={token}" in page and "<svg" in page
     assert login_as("rep3").get(f"/surveys/{survey_id}").status_code == 404
 
 

@@ -1,7 +1,10 @@
 """The survey a customer answers from a link, without signing in.
 
-    GET  /s/<token>   the question (1–5 or 0–10) and a comment, in the browser's language
-    POST /s/<token>   the answer, once
+    GET  /s?t=<token>   the question (1–5 or 0–10) and a comment, in the browser's language
+    POST /s?t=<token>   the answer, once
+
+The token rides in the query string, which the access log leaves out (it is a key to the
+survey, and logs keep no secrets).
 
 These pages set no cookie and read no session; a signed-in colleague gets 403 (a survey is
 the customer's to answer). Every way a link can be wrong answers the same 404 page, so none
@@ -70,16 +73,18 @@ def _page(survey, form, status=200):
                     nps=survey.scale == SurveyScale.NPS, form_token=form_token_for(survey))
 
 
-@bp.get("/s/<token>")
-def show(token: str):
+@bp.get("/s")
+def show():
+    token = request.args.get("t", "")
     survey = survey_for_token(token)
     if survey is None:
         abort(404)
     return _page(survey, AnswerForm())
 
 
-@bp.post("/s/<token>")
-def answer(token: str):
+@bp.post("/s")
+def answer():
+    token = request.args.get("t", "")
     form = AnswerForm()
     survey = survey_for_token(token)
     if survey is None or not form_token_matches(form.csrf_token.data, survey.id):

@@ -315,7 +315,7 @@ def create_survey_view(customer_id: int):
 @bp.get("/surveys/<int:survey_id>")
 def show_survey(survey_id: int):
     survey = access.survey_or_404(current_user, survey_id)
-    link = url_for("survey_public.show", token=token_for(survey), _external=True)
+    link = url_for("survey_public.show", t=token_for(survey), _external=True)
     qr = segno.make(link, error="m")
     svg = qr.svg_inline(scale=5, border=2, dark="#000", light="#fff", omitsize=False,
                         title=_("QR code of the survey link"))

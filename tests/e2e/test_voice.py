@@ -57,7 +57,7 @@ def test_the_public_survey_on_a_phone(app, world, browser, live_server, language
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        response = page.goto(f"{live_server}/s/{token}")
+        response = page.goto(f"{live_server}/s?t={token}")
         assert response.status == 200
         assert response.headers["x-robots-tag"] == "noindex, nofollow"
         assert page.evaluate("document.documentElement.lang") == language
@@ -69,7 +69,7 @@ def test_the_public_survey_on_a_phone(app, world, browser, live_server, language
         expect(page.locator("h1")).to_have_text(thanks)
         findings += _check(page, f"{language}-thanks")
         assert context.cookies() == []  # no session, not even after answering
-        used = page.goto(f"{live_server}/s/{token}")
+        used = page.goto(f"{live_server}/s?t={token}")
         assert used.status == 404
         findings += _check(page, f"{language}-used")
         assert context.cookies() == []
@@ -140,8 +140,8 @@ def test_the_qr_code_decodes_to_the_survey_link(app, world, page, live_server, s
     expect(qr).to_be_visible()
     pixels = _png_pixels(qr.screenshot())
     found = zxingcpp.read_barcodes(pixels)
-    assert [code.text for code in found] == [f"{live_server}/s/{token}"]
+    assert [code.text for code in found] == [f"{live_server}/s?t={token}"]
     # The same link is in the text to paste into WeChat or a message.
-    assert f"{live_server}/s/{token}" in page.locator("#share-text").input_value()
+    assert f"{live_server}/s?t={token}" in page.locator("#share-text").input_value()
     # And it opens the survey for a visitor.
     assert page.context.browser.new_context().new_page().goto(found[0].text).status == 200
