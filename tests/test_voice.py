@@ -548,3 +548,59 @@ def test_the_card_stays_within_its_query_budget(app, world, login_as):
     with count_queries(app) as many:
         client.get(url)
     assert many.count == few.count
+
+
+def test_lists_stay_within_their_query_budget(app, world, login_as):
+    """The feedback list and the care list send as many statements for one row as for many."""
+    manager = login_as("manager")
+
+    def counts() -> list[int]:
+        found = []
+        for url in ("/feedback", "/care?period=month"):
+            manager.get(url)
+            with count_queries(app) as counter:
+                assert manager.get(url).status_code == 200
+            found.append(counter.count)
+        return found
+
+    with app.app_context():
+        _complaint(world).valuable = True
+        db.session.commit()
+    few = counts()
+    with app.app_context():
+        today = date.today()
+        for n in range(6):
+            feedback = _complaint(world, Severity.HIGH)
+            feedback.valuable, feedback.valuable_note = True, f"建议{n}"
+        for customer_id in (world.customers.rep, world.customers.rep2):
+            customer = _customer(customer_id)
+            customer.birthday, customer.tier = date(1980, today.month, min(today.day, 28)), Tier.KEY
+        db.session.commit()
+    assert counts() == few
+
+
+def test_the_birthday_prefilter_misses_nobody(app):
+    """Against the calendars worked out for everyone: leap months, 30ths of short months,
+    29 February and the year's end included."""
+    import random
+
+    from crm.birthdays import falls_within
+
+    rng = random.Random(5)
+    born = [date(1940, 1, 1) + timedelta(days=rng.randrange(0, 30000)) for _ in range(300)]
+    born += [date(1984, 11, 23), date(1987, 7, 26), date(1995, 9, 25), date(2020, 5, 23),
+             date(1992, 2, 29), date(2001, 5, 22)]  # leap months, 29 Feb
+    with app.app_context():
+        rows = [Customer(name=f"寿星{n}", birthday=day, birthday_lunar=n % 2 == 0,
+                         search_text="", search_contact="")
+                for n, day in enumerate(born)]
+        db.session.add_all(rows)
+        db.session.flush()
+        scope = select(Customer).where(Customer.id.in_([c.id for c in rows]))
+        for first, days in ((date(2026, 12, 28), 7), (date(2027, 6, 1), 30),
+                            (date(2028, 2, 26), 7), (date(2027, 1, 25), 31)):
+            expected = sorted((falls_within(c.birthday, c.birthday_lunar, first, days), c.id)
+                              for c in rows
+                              if falls_within(c.birthday, c.birthday_lunar, first, days))
+            found = sorted((b.on, b.customer.id) for b in care.birthdays(scope, first, days))
+            assert found == expected, (first, days)

@@ -3,6 +3,7 @@ feedback, which key customers have gone quiet, member days and the greetings and
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, extract, func, select
@@ -16,9 +17,10 @@ from crm.errors import DomainError
 from crm.extensions import db
 from crm.voice.models import CareGesture, Feedback, GestureKind, MemberDay, Occasion
 
-# A lunar birthday falls within about a month of its solar date of birth; candidates are read
-# by month with this margin, then checked exactly.
-LUNAR_MARGIN_DAYS = 45
+# A lunar birthday falls on a solar date that moves about a month from year to year; kept in
+# the ordinary month when born in a leap month, it may fall another month earlier. Candidates
+# are read by month and day within this margin, then checked exactly.
+LUNAR_MARGIN_DAYS = 66
 LIST_LIMIT = 200
 
 
@@ -34,47 +36,70 @@ class Birthday:
         return self.contact.name if self.contact else self.customer.name
 
 
-def _months(first: date, last: date) -> set[int]:
-    months, day = set(), first.replace(day=1)
-    while day <= last:
-        months.add(day.month)
-        day = (day + timedelta(days=32)).replace(day=1)
-    return months
+def _month_day(column):
+    return extract("month", column) * 100 + extract("day", column)
 
 
-def _month_filter(column, lunar_column, first: date, days: int):
+def _window(column, first: date, last: date):
+    """The column's month and day fall between first's and last's (across the year's end
+    too); a window of a year or more is everything."""
+    if (last - first).days >= 365:
+        return column.is_not(None)
+    low, high = first.month * 100 + first.day, last.month * 100 + last.day
+    month_day = _month_day(column)
+    if low <= high:
+        return month_day.between(low, high)
+    return (month_day >= low) | (month_day <= high)
+
+
+def _candidates(column, lunar_column, first: date, days: int):
     last = first + timedelta(days=days - 1)
-    solar = _months(first, last)
-    lunar = _months(first - timedelta(days=LUNAR_MARGIN_DAYS),
-                    last + timedelta(days=LUNAR_MARGIN_DAYS))
-    month = extract("month", column)
-    return column.is_not(None) & ((lunar_column.is_(False) & month.in_(solar))
-                                  | (lunar_column.is_(True) & month.in_(lunar)))
+    margin = timedelta(days=LUNAR_MARGIN_DAYS)
+    return column.is_not(None) & (
+        (lunar_column.is_(False) & _window(column, first, last)
+         # 29 February is kept on 28 February in common years.
+         | (lunar_column.is_(False) & (_month_day(column) == 229)))
+        | (lunar_column.is_(True) & _window(column, first - margin, last + margin)))
+
+
+@lru_cache(maxsize=50_000)
+def _falls(birthday: date, lunar: bool, first: date, days: int) -> date | None:
+    """crm.birthdays.falls_within, remembered: a lunar date costs a calendar conversion, and
+    the care list asks about the same people all week."""
+    return falls_within(birthday, lunar, first, days)
 
 
 def birthdays(customers: Select, first: date, days: int) -> list[Birthday]:
     """Customers' and their contacts' birthdays from `first` for `days` days, soonest first.
-    Two queries narrowed by month in SQL; the calendars are worked out for those rows."""
+    Candidates are read as bare columns, narrowed by month and day in SQL; the calendars are
+    worked out for those, and only the people found are loaded: four queries."""
     ids = customers.with_only_columns(Customer.id)
-    found = []
-    for customer in db.session.scalars(
-            select(Customer).where(Customer.id.in_(ids),
-                                   _month_filter(Customer.birthday, Customer.birthday_lunar,
-                                                 first, days))
-            .options(joinedload(Customer.owner))):
-        on = falls_within(customer.birthday, customer.birthday_lunar, first, days)
+    hits: list[tuple[date, int, int | None, bool]] = []
+    for customer_id, birthday, lunar in db.session.execute(
+            select(Customer.id, Customer.birthday, Customer.birthday_lunar)
+            .where(Customer.id.in_(ids),
+                   _candidates(Customer.birthday, Customer.birthday_lunar, first, days))):
+        on = _falls(birthday, lunar, first, days)
         if on:
-            found.append(Birthday(on, customer, None, customer.birthday_lunar))
-    for contact in db.session.scalars(
-            select(Contact).where(Contact.customer_id.in_(ids),
-                                  _month_filter(Contact.birthday, Contact.birthday_lunar,
-                                                first, days))
-            .options(joinedload(Contact.customer).joinedload(Customer.owner))):
-        on = falls_within(contact.birthday, contact.birthday_lunar, first, days)
+            hits.append((on, customer_id, None, lunar))
+    for contact_id, customer_id, birthday, lunar in db.session.execute(
+            select(Contact.id, Contact.customer_id, Contact.birthday, Contact.birthday_lunar)
+            .where(Contact.customer_id.in_(ids),
+                   _candidates(Contact.birthday, Contact.birthday_lunar, first, days))):
+        on = _falls(birthday, lunar, first, days)
         if on:
-            found.append(Birthday(on, contact.customer, contact, contact.birthday_lunar))
+            hits.append((on, customer_id, contact_id, lunar))
+    hits.sort(key=lambda hit: (hit[0], hit[1], hit[2] or 0))
+    hits = hits[:LIST_LIMIT]
+    people = {c.id: c for c in db.session.scalars(
+        select(Customer).where(Customer.id.in_({h[1] for h in hits}))
+        .options(joinedload(Customer.owner)))}
+    contacts = {c.id: c for c in db.session.scalars(
+        select(Contact).where(Contact.id.in_({h[2] for h in hits if h[2]})))}
+    found = [Birthday(on, people[customer_id], contacts.get(contact_id), lunar)
+             for on, customer_id, contact_id, lunar in hits]
     found.sort(key=lambda b: (b.on, b.name))
-    return found[:LIST_LIMIT]
+    return found
 
 
 def week_of(day: date) -> tuple[date, int]:

@@ -70,7 +70,9 @@ ACTION_LABELS = {FeedbackStatus.IN_PROGRESS: _l("Start work"),
 class Feedback(db.Model):
     __tablename__ = "feedback"
     __table_args__ = (Index("ix_feedback_status_due", "status", "due_at"),
-                      Index("ix_feedback_customer_received", "customer_id", "received_at"))
+                      Index("ix_feedback_customer_received", "customer_id", "received_at"),
+                      # The list's order (newest first), walked by keyset.
+                      Index("ix_feedback_received_id", "received_at", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))

@@ -72,6 +72,7 @@ def upgrade():
     op.create_index("ix_feedback_status_due", "feedback", ["status", "due_at"])
     op.create_index("ix_feedback_customer_received", "feedback", ["customer_id", "received_at"])
     op.create_index("ix_feedback_assignee_id", "feedback", ["assignee_id"])
+    op.create_index("ix_feedback_received_id", "feedback", ["received_at", "id"])
 
     op.create_table(
         "feedback_events",
