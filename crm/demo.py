@@ -78,6 +78,10 @@ def seed_demo() -> bool:
     db.session.commit()
     _seed_reviews(fake)
     db.session.commit()
+    from crm.voice.demo import seed_voice
+
+    seed_voice()
+    db.session.commit()
     return True
 
 
