@@ -541,14 +541,23 @@ def get_visible_or_404(scope: Select, model, object_id: int):
 
 # --- customer's voice: feedback, surveys, care (issue 18) ---
 
+def _owned_visible_customer_ids(user: User) -> Select:
+    """Customers the user may open that someone owns: what customers said stays with those
+    who work them (a pool card shows everyone only what the pool shows)."""
+    from crm.customers.models import Customer
+
+    return visible_customer_ids(user).where(Customer.owner_id.is_not(None))
+
+
 def feedback_scope(user: User) -> Select:
-    """Feedback on customers the user may open, and whatever is assigned to them."""
+    """Feedback on owned customers the user may open, and whatever is assigned to them;
+    office and admin all."""
     from crm.voice.models import Feedback
 
     query = select(Feedback)
     if sees_every_team(user):
         return query
-    return query.where(Feedback.customer_id.in_(visible_customer_ids(user))
+    return query.where(Feedback.customer_id.in_(_owned_visible_customer_ids(user))
                        | (Feedback.assignee_id == user.id))
 
 
@@ -594,13 +603,13 @@ def feedback_assignees(user: User) -> Select:
 
 
 def surveys_scope(user: User) -> Select:
-    """Surveys of customers the user may open, and those rating the user's own work."""
+    """Surveys of owned customers the user may open, and those rating the user's own work."""
     from crm.voice.models import Survey
 
     query = select(Survey)
     if sees_every_team(user):
         return query
-    return query.where(Survey.customer_id.in_(visible_customer_ids(user))
+    return query.where(Survey.customer_id.in_(_owned_visible_customer_ids(user))
                        | (Survey.rep_id == user.id))
 
 

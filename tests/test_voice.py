@@ -604,3 +604,17 @@ def test_the_birthday_prefilter_misses_nobody(app):
                               if falls_within(c.birthday, c.birthday_lunar, first, days))
             found = sorted((b.on, b.customer.id) for b in care.birthdays(scope, first, days))
             assert found == expected, (first, days)
+
+
+def test_what_a_pool_customer_said_stays_with_office(app, world, login_as):
+    with app.app_context():
+        pool = _customer(world.customers.pool)
+        feedback = register_feedback(pool, _user(world, "office"), kind=FeedbackKind.COMPLAINT,
+                                     channel=Channel.PHONE, severity=Severity.LOW,
+                                     summary="退货地址写错了", assignee=_user(world, "office"))
+        db.session.commit()
+        feedback_id = feedback.id
+    for who, status in (("rep", 404), ("manager", 404), ("office", 200), ("admin", 200)):
+        assert login_as(who).get(f"/feedback/{feedback_id}").status_code == status, who
+    card = login_as("rep3").get(f"/customers/{world.customers.pool}").get_data(as_text=True)
+    assert "退货地址写错了" not in card

@@ -21,7 +21,9 @@ from crm.voice.models import CareGesture, Feedback, GestureKind, MemberDay, Occa
 # the ordinary month when born in a leap month, it may fall another month earlier. Candidates
 # are read by month and day within this margin, then checked exactly.
 LUNAR_MARGIN_DAYS = 66
-LIST_LIMIT = 200
+# A list on the page shows this many (the soonest, the newest, the quietest); exports more.
+LIST_LIMIT = 50
+EXPORT_LIMIT = 5000
 
 
 @dataclass
@@ -69,7 +71,8 @@ def _falls(birthday: date, lunar: bool, first: date, days: int) -> date | None:
     return falls_within(birthday, lunar, first, days)
 
 
-def birthdays(customers: Select, first: date, days: int) -> list[Birthday]:
+def birthdays(customers: Select, first: date, days: int, limit: int = LIST_LIMIT
+              ) -> list[Birthday]:
     """Customers' and their contacts' birthdays from `first` for `days` days, soonest first.
     Candidates are read as bare columns, narrowed by month and day in SQL; the calendars are
     worked out for those, and only the people found are loaded: four queries."""
@@ -90,7 +93,7 @@ def birthdays(customers: Select, first: date, days: int) -> list[Birthday]:
         if on:
             hits.append((on, customer_id, contact_id, lunar))
     hits.sort(key=lambda hit: (hit[0], hit[1], hit[2] or 0))
-    hits = hits[:LIST_LIMIT]
+    hits = hits[:limit]
     people = {c.id: c for c in db.session.scalars(
         select(Customer).where(Customer.id.in_({h[1] for h in hits}))
         .options(joinedload(Customer.owner)))}
@@ -120,14 +123,14 @@ class Valuable:
     thanked_on: date | None
 
 
-def valuable_customers(customers: Select) -> list[Valuable]:
+def valuable_customers(customers: Select, limit: int = LIST_LIMIT) -> list[Valuable]:
     """Customers whose feedback was marked valuable, newest first, each with the last
     thank-you given since (none yet: still to be thanked)."""
     ids = customers.with_only_columns(Customer.id)
     rows = db.session.scalars(
         select(Feedback).where(Feedback.valuable.is_(True), Feedback.customer_id.in_(ids))
         .options(joinedload(Feedback.customer).joinedload(Customer.owner))
-        .order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(LIST_LIMIT)).all()
+        .order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(limit * 4)).all()
     thanks = dict(db.session.execute(
         select(CareGesture.customer_id, func.max(CareGesture.given_on))
         .where(CareGesture.occasion == Occasion.THANKS,
@@ -142,11 +145,11 @@ def valuable_customers(customers: Select) -> list[Valuable]:
         received = feedback.received_at.date()
         result.append(Valuable(feedback.customer, feedback,
                                thanked if thanked and thanked >= received else None))
-    return result
+    return result[:limit]
 
 
-def silent_key_customers(customers: Select, silent_days: int,
-                         now: datetime | None = None) -> list[Customer]:
+def silent_key_customers(customers: Select, silent_days: int, now: datetime | None = None,
+                         limit: int = LIST_LIMIT) -> list[Customer]:
     """Key customers nobody has contacted for `silent_days` days (or ever), quietest first."""
     since = (now or utcnow()) - timedelta(days=silent_days)
     ids = customers.with_only_columns(Customer.id)
@@ -157,7 +160,7 @@ def silent_key_customers(customers: Select, silent_days: int,
                                | (Customer.last_contact_at < since))
         .options(joinedload(Customer.owner))
         .order_by(Customer.last_contact_at.is_not(None), Customer.last_contact_at,
-                  Customer.id).limit(LIST_LIMIT)))
+                  Customer.id).limit(limit)))
 
 
 def narrow_to(customers: Select, *, team: Team | None = None, owner: User | None = None

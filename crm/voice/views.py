@@ -364,13 +364,15 @@ def _care_scope():
     return customers, teams, team
 
 
-def _care_lists(customers, period: str):
+def _care_lists(customers, period: str, limit: int = care.LIST_LIMIT):
     today = clock.local_today()
     first, days = care.month_of(today) if period == "month" else care.week_of(today)
-    return {"birthdays": care.birthdays(customers, first, days),
-            "valuable": care.valuable_customers(customers),
+    return {"birthdays": care.birthdays(customers, first, days, limit),
+            "valuable": care.valuable_customers(customers, limit),
             "silent": care.silent_key_customers(customers,
-                                                settings_of(current_user).silent_days),
+                                                settings_of(current_user).silent_days,
+                                                limit=limit),
+            "limit": limit,
             "first": first, "last": first + timedelta(days=days - 1)}
 
 
@@ -388,7 +390,7 @@ def care_index():
 def care_export():
     period = "month" if request.args.get("period") == "month" else "week"
     customers, _teams, _team = _care_scope()
-    lists = _care_lists(customers, period)
+    lists = _care_lists(customers, period, care.EXPORT_LIMIT)
     header = [_("List"), _("Customer"), _("Contact"), _("Owner"), _("Date"), _("Note")]
     rows = [[_("Birthday"), b.customer.name, b.contact.name if b.contact else "",
              b.customer.owner.name if b.customer.owner else "", b.on.isoformat(),
