@@ -618,3 +618,39 @@ def test_what_a_pool_customer_said_stays_with_office(app, world, login_as):
         assert login_as(who).get(f"/feedback/{feedback_id}").status_code == status, who
     card = login_as("rep3").get(f"/customers/{world.customers.pool}").get_data(as_text=True)
     assert "退货地址写错了" not in card
+
+
+def test_no_query_or_form_makes_a_500(app, world, login_as, client):
+    _id, token, form_token = _survey(app, world)
+    with app.app_context():
+        feedback = _complaint(world)
+        db.session.commit()
+        feedback_id = feedback.id
+    junk = "?team=x&period=y&from=2026-13-40&to=-&after=%25%25&kind=%00&status=[]&assignee=1e9"
+    for who in ("rep", "manager", "office"):
+        user = login_as(who)
+        for url in ("/feedback", "/feedback/export.xlsx", "/care", "/care/export.xlsx",
+                    "/satisfaction", "/member-days", f"/feedback/{feedback_id}",
+                    f"/customers/{world.customers.rep}/feedback/new",
+                    f"/customers/{world.customers.rep}/care/new"):
+            assert user.get(url + junk).status_code < 500, (who, url)
+    office = login_as("office")
+    posts = [(f"/feedback/{feedback_id}/status", {"status": "nope", "version": "x"}),
+             (f"/feedback/{feedback_id}/assign", {"assignee_id": "abc", "severity": "?"}),
+             (f"/feedback/{feedback_id}/valuable", {"valuable": "y", "version": "1"}),
+             (f"/customers/{world.customers.rep}/surveys", {"reason": "because"}),
+             (f"/customers/{world.customers.rep}/care", {"kind": "cake", "given_on": "x",
+                                                       "member_day_id": "zz"}),
+             ("/member-days", {"team_id": "x", "day_of_month": "31", "tiers": "gold"})]
+    for url, data in posts:
+        assert office.post_form(url, data).status_code == 422, url
+    admin = login_as("admin")
+    assert admin.post_form(f"/voice-settings/{world.teams.sh1}", {
+        "timezone": "Mars/Base", "high_hours": "1", "normal_hours": "2", "low_days": "3",
+        "survey_scale": "stars", "survey_days": "5", "low_score_stars": "2",
+        "low_score_nps": "6", "silent_days": "30"}).status_code == 422
+    for data in ({"score": "abc", "csrf_token": form_token}, {"csrf_token": form_token},
+                 {"score": "99", "csrf_token": form_token}):
+        assert client.post(f"/s?t={token}", data=data).status_code == 422
+    assert client.get("/s").status_code == 404
+    assert client.get("/s?t=" + "a" * 5000).status_code == 404
