@@ -654,3 +654,17 @@ def test_no_query_or_form_makes_a_500(app, world, login_as, client):
         assert client.post(f"/s?t={token}", data=data).status_code == 422
     assert client.get("/s").status_code == 404
     assert client.get("/s?t=" + "a" * 5000).status_code == 404
+
+
+def test_a_won_deal_offers_a_survey(app, world, login_as):
+    rep = login_as("rep")
+    assert "Send a satisfaction survey" not in rep.get(f"/deals/{world.deal}",
+                                                       headers=EN).get_data(as_text=True)
+    won = rep.post_form(f"/deals/{world.deal}/move", {"stage": "won", "amount": "5000",
+                                                      "version": str(world.deal_version()),
+                                                      "back": "/pipeline"})
+    assert won.status_code == 303
+    page = rep.get(f"/deals/{world.deal}", headers=EN).get_data(as_text=True)
+    assert "Send a satisfaction survey" in page
+    sent = rep.post_form(f"/customers/{world.customers.rep}/surveys", {"reason": "won_deal"})
+    assert sent.status_code == 303 and "/surveys/" in sent.headers["Location"]

@@ -130,7 +130,7 @@ def valuable_customers(customers: Select, limit: int = LIST_LIMIT) -> list[Valua
     rows = db.session.scalars(
         select(Feedback).where(Feedback.valuable.is_(True), Feedback.customer_id.in_(ids))
         .options(joinedload(Feedback.customer).joinedload(Customer.owner))
-        .order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(limit * 4)).all()
+        .order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(limit * 2)).all()
     thanks = dict(db.session.execute(
         select(CareGesture.customer_id, func.max(CareGesture.given_on))
         .where(CareGesture.occasion == Occasion.THANKS,
@@ -150,17 +150,19 @@ def valuable_customers(customers: Select, limit: int = LIST_LIMIT) -> list[Valua
 
 def silent_key_customers(customers: Select, silent_days: int, now: datetime | None = None,
                          limit: int = LIST_LIMIT) -> list[Customer]:
-    """Key customers nobody has contacted for `silent_days` days (or ever), quietest first."""
+    """Key customers nobody has contacted for `silent_days` days: never contacted first,
+    then the quietest. Two queries, each walking the (tier, last contact, id) index in order
+    and stopping at `limit` (NULLs sort differently in SQLite and PostgreSQL: asked apart)."""
     since = (now or utcnow()) - timedelta(days=silent_days)
     ids = customers.with_only_columns(Customer.id)
-    return list(db.session.scalars(
-        select(Customer).where(Customer.id.in_(ids), Customer.tier == Tier.KEY,
-                               Customer.owner_id.is_not(None),
-                               Customer.last_contact_at.is_(None)
-                               | (Customer.last_contact_at < since))
-        .options(joinedload(Customer.owner))
-        .order_by(Customer.last_contact_at.is_not(None), Customer.last_contact_at,
-                  Customer.id).limit(limit)))
+    key = select(Customer).where(Customer.tier == Tier.KEY, Customer.owner_id.is_not(None),
+                                 Customer.id.in_(ids)).options(joinedload(Customer.owner))
+    never = list(db.session.scalars(key.where(Customer.last_contact_at.is_(None))
+                                    .order_by(Customer.id).limit(limit)))
+    quiet = list(db.session.scalars(key.where(Customer.last_contact_at < since)
+                                    .order_by(Customer.last_contact_at, Customer.id)
+                                    .limit(max(limit - len(never), 0) or 1)))
+    return (never + quiet)[:limit]
 
 
 def narrow_to(customers: Select, *, team: Team | None = None, owner: User | None = None

@@ -72,7 +72,9 @@ class Feedback(db.Model):
     __table_args__ = (Index("ix_feedback_status_due", "status", "due_at"),
                       Index("ix_feedback_customer_received", "customer_id", "received_at"),
                       # The list's order (newest first), walked by keyset.
-                      Index("ix_feedback_received_id", "received_at", "id"))
+                      Index("ix_feedback_received_id", "received_at", "id"),
+                      # Valuable feedback, newest first (the care list).
+                      Index("ix_feedback_valuable_received", "valuable", "received_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))

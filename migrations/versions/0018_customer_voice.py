@@ -1,5 +1,5 @@
 """the customer's voice: feedback and its history, satisfaction surveys, voice settings per
-team, member days and care gestures
+team, member days and care gestures; an index for key customers gone quiet
 
 Revision ID: 0018_customer_voice
 Revises: 0011_notifications_core
@@ -73,6 +73,9 @@ def upgrade():
     op.create_index("ix_feedback_customer_received", "feedback", ["customer_id", "received_at"])
     op.create_index("ix_feedback_assignee_id", "feedback", ["assignee_id"])
     op.create_index("ix_feedback_received_id", "feedback", ["received_at", "id"])
+    op.create_index("ix_feedback_valuable_received", "feedback", ["valuable", "received_at"])
+    op.create_index("ix_customers_tier_last_contact", "customers",
+                    ["tier", "last_contact_at", "id"])
 
     op.create_table(
         "feedback_events",
@@ -138,6 +141,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_customers_tier_last_contact", "customers")
     op.drop_table("care_gestures")
     op.drop_table("member_days")
     op.drop_table("voice_settings")
