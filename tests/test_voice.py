@@ -668,3 +668,33 @@ def test_a_won_deal_offers_a_survey(app, world, login_as):
     assert "Send a satisfaction survey" in page
     sent = rep.post_form(f"/customers/{world.customers.rep}/surveys", {"reason": "won_deal"})
     assert sent.status_code == 303 and "/surveys/" in sent.headers["Location"]
+
+
+def test_a_survey_comment_becomes_feedback(app, world, login_as):
+    with app.app_context():
+        survey = create_survey(_customer(world.customers.rep), _user(world, "rep"),
+                               reason=SurveyReason.OTHER)
+        answer_survey(survey, 4, "希望能提供夜间配送")
+        db.session.commit()
+        survey_id = survey.id
+    rep = login_as("rep")
+    share = rep.get(f"/surveys/{survey_id}", headers=EN).get_data(as_text=True)
+    assert "Register the comment as feedback" in share
+    form = rep.get(f"/customers/{world.customers.rep}/feedback/new?survey={survey_id}"
+                   ).get_data(as_text=True)
+    assert "希望能提供夜间配送" in form and f'value="{survey_id}"' in form
+    saved = rep.post_form(f"/customers/{world.customers.rep}/feedback", {
+        "kind": "suggestion", "channel": "survey", "severity": "low",
+        "summary": "希望能提供夜间配送", "assignee_id": "", "survey_id": str(survey_id)})
+    assert saved.status_code == 303
+    with app.app_context():
+        feedback = db.session.scalar(select(Feedback).where(
+            Feedback.kind == FeedbackKind.SUGGESTION))
+        assert feedback.survey_id == survey_id and feedback.channel == Channel.SURVEY
+    # Another customer's survey id is ignored.
+    rep.post_form(f"/customers/{world.customers.rep}/feedback", {
+        "kind": "praise", "channel": "visit", "severity": "low", "summary": "好",
+        "assignee_id": "", "survey_id": "999999"})
+    with app.app_context():
+        praise = db.session.scalar(select(Feedback).where(Feedback.kind == FeedbackKind.PRAISE))
+        assert praise.survey_id is None

@@ -51,6 +51,8 @@ class FeedbackForm(FlaskForm):
                                      description=_l("Left empty: now."))
     assignee_id = SelectField(_l("Assignee"), coerce=optional_int, validate_choice=False,
                               description=_l("Left empty: the customer's owner."))
+    # Registered from a survey's comment: which survey (it must be the customer's).
+    survey_id = HiddenField()
 
 
 class StatusForm(VersionedForm):

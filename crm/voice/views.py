@@ -68,6 +68,7 @@ from crm.voice.models import (
     MemberDay,
     Occasion,
     Severity,
+    Survey,
     SurveyReason,
 )
 from crm.voice.settings import SETTING_NAMES, save_settings, settings_for, settings_of
@@ -132,7 +133,20 @@ def new_feedback(customer_id: int):
     form, _people = _feedback_form()
     if request.args.get("kind") in {k.value for k in FeedbackKind}:
         form.kind.data = request.args["kind"]
+    survey = _survey_of(customer, request.args.get("survey"))
+    if survey is not None:  # registering what a survey's comment says
+        form.channel.data, form.summary.data = Channel.SURVEY.value, survey.comment
+        form.survey_id.data = str(survey.id)
     return render_page("voice/feedback_form.html", customer=customer, form=form)
+
+
+def _survey_of(customer, raw) -> Survey | None:
+    """An answered survey of this customer that the user may see, by the id a form carried."""
+    if not (raw or "").isdigit():
+        return None
+    return db.session.scalars(access.surveys_scope(current_user).where(
+        Survey.id == int(raw), Survey.customer_id == customer.id,
+        Survey.answered_at.is_not(None))).first()
 
 
 @bp.post("/customers/<int:customer_id>/feedback")
@@ -146,11 +160,13 @@ def create_feedback(customer_id: int):
         assignee = people.get(form.assignee_id.data) if access.may_assign_feedback(
             current_user) else None
         received = clock.from_local(form.received_at.data) if form.received_at.data else None
+        survey = _survey_of(customer, form.survey_id.data)
         return register_feedback(customer, current_user, kind=FeedbackKind(form.kind.data),
                                  channel=Channel(form.channel.data),
                                  severity=Severity(form.severity.data),
                                  summary=form.summary.data, assignee=assignee,
-                                 received_at=received)
+                                 received_at=received,
+                                 survey_id=survey.id if survey is not None else None)
 
     return save_form(
         form, change,
@@ -323,7 +339,8 @@ def show_survey(survey_id: int):
              "%(link)s", name=survey.customer.name, link=link)
     usable = survey.answered_at is None and survey.expires_at > utcnow()
     return render_page("voice/survey_show.html", survey=survey, link=link, qr_svg=svg,
-                       share_text=text, usable=usable)
+                       share_text=text, usable=usable,
+                       may_register=access.may_register_feedback(current_user, survey.customer))
 
 
 @bp.get("/satisfaction")
