@@ -212,7 +212,3 @@ def notify_overdue(now: datetime | None = None) -> int:
     return notify_from(rows, ["user_id", "kind", "dedupe_key", "link", "customer_id",
                               "created_at"])
 
-
-def overdue_ids_query(now: datetime):
-    return select(Feedback.id).where(Feedback.status.in_(RUNNING), Feedback.due_at <= now)
-

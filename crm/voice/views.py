@@ -13,6 +13,7 @@
 """
 
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import segno
 from flask import Blueprint, abort, request, send_file, url_for
@@ -95,12 +96,8 @@ def _labels():
 
 
 def _xlsx(header: list, rows: list[list], title: str, name: str):
-    class Table:
-        pass
-
-    table = Table()
-    table.header = header
-    table.rows = lambda: rows
+    """Rows of text as a workbook (every cell text, never a formula), not kept by any cache."""
+    table = SimpleNamespace(header=header, rows=lambda: rows)
     response = send_file(xlsx_file(table, title=title), mimetype=XLSX_MIMETYPE,
                          as_attachment=True, download_name=name)
     response.headers["Cache-Control"] = "no-store"
