@@ -78,10 +78,10 @@ def birthdays(customers: Select, first: date, days: int, limit: int = LIST_LIMIT
     worked out for those, and only the people found are loaded: four queries."""
     ids = customers.with_only_columns(Customer.id)
     hits: list[tuple[date, int, int | None, bool]] = []
+    # The scope's own conditions on the same table: no self-join through an IN.
     for customer_id, birthday, lunar in db.session.execute(
-            select(Customer.id, Customer.birthday, Customer.birthday_lunar)
-            .where(Customer.id.in_(ids),
-                   _candidates(Customer.birthday, Customer.birthday_lunar, first, days))):
+            customers.with_only_columns(Customer.id, Customer.birthday, Customer.birthday_lunar)
+            .where(_candidates(Customer.birthday, Customer.birthday_lunar, first, days))):
         on = _falls(birthday, lunar, first, days)
         if on:
             hits.append((on, customer_id, None, lunar))
@@ -126,10 +126,14 @@ class Valuable:
 def valuable_customers(customers: Select, limit: int = LIST_LIMIT) -> list[Valuable]:
     """Customers whose feedback was marked valuable, newest first, each with the last
     thank-you given since (none yet: still to be thanked)."""
-    ids = customers.with_only_columns(Customer.id)
+    # Joined to the customers and narrowed by the scope's own conditions: the newest
+    # valuable feedback is walked by index and each customer checked by its key.
+    query = (select(Feedback).join(Customer, Customer.id == Feedback.customer_id)
+             .where(Feedback.valuable.is_(True)))
+    if customers.whereclause is not None:
+        query = query.where(customers.whereclause)
     rows = db.session.scalars(
-        select(Feedback).where(Feedback.valuable.is_(True), Feedback.customer_id.in_(ids))
-        .options(joinedload(Feedback.customer).joinedload(Customer.owner))
+        query.options(joinedload(Feedback.customer).joinedload(Customer.owner))
         .order_by(Feedback.received_at.desc(), Feedback.id.desc()).limit(limit * 2)).all()
     thanks = dict(db.session.execute(
         select(CareGesture.customer_id, func.max(CareGesture.given_on))
@@ -154,9 +158,8 @@ def silent_key_customers(customers: Select, silent_days: int, now: datetime | No
     then the quietest. Two queries, each walking the (tier, last contact, id) index in order
     and stopping at `limit` (NULLs sort differently in SQLite and PostgreSQL: asked apart)."""
     since = (now or utcnow()) - timedelta(days=silent_days)
-    ids = customers.with_only_columns(Customer.id)
-    key = select(Customer).where(Customer.tier == Tier.KEY, Customer.owner_id.is_not(None),
-                                 Customer.id.in_(ids)).options(joinedload(Customer.owner))
+    key = customers.where(Customer.tier == Tier.KEY, Customer.owner_id.is_not(None)
+                          ).options(joinedload(Customer.owner))
     never = list(db.session.scalars(key.where(Customer.last_contact_at.is_(None))
                                     .order_by(Customer.id).limit(limit)))
     quiet = list(db.session.scalars(key.where(Customer.last_contact_at < since)
