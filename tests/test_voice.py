@@ -388,6 +388,10 @@ def test_satisfaction_per_rep_and_team(app, world):
         assert (sh1.sent, sh1.answered, sh1.response_rate) == (2, 2, 1.0)
         assert sh1.average("stars") == 4 and sh1.distribution == {"stars": {5: 1, 3: 1}}
         assert per_team[world.teams.hz].sent == 1
+        # A region counts its teams: east holds sh1 and hz.
+        region = satisfaction(today - timedelta(days=1), today + timedelta(days=1), by="team")
+        assert (region[world.teams.east].sent, region[world.teams.east].answered) == (3, 2)
+        assert world.teams.sz not in region
         # Outside the range: nothing.
         assert satisfaction(today + timedelta(days=5), today + timedelta(days=9)) == {}
 

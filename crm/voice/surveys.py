@@ -17,7 +17,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import aliased
 
+from crm.accounts.models import Team
 from crm.clock import utcnow
 from crm.customers.models import Customer
 from crm.errors import DomainError
@@ -201,9 +203,10 @@ def _bounds(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime
 
 def satisfaction(first: date, last: date, *, by: str = "rep", ids=None,
                  zone: ZoneInfo | str | None = None) -> dict[int, Satisfaction]:
-    """Satisfaction per rep (`by="rep"`) or per team (`by="team"`) for surveys sent from
-    `first` to `last` (local days in `zone`, by default the app's zone): how many were sent
-    and answered (response rate), the distribution of scores and the average per scale.
+    """Satisfaction per rep (`by="rep"`) or per team (`by="team"`, each team with every team
+    below it) for surveys sent from `first` to `last` (local days in `zone`, by default the
+    app's zone): how many were sent and answered (response rate), the distribution of scores
+    and the average per scale.
 
     `ids` (a list or a select of ids) narrows the reps or teams. Two grouped queries,
     whatever the number of surveys. This is the satisfaction metric goals and dashboards read.
@@ -211,18 +214,30 @@ def satisfaction(first: date, last: date, *, by: str = "rep", ids=None,
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone or ZoneInfo(
         current_app.config["DEFAULT_TIMEZONE"])
     start, end = _bounds(first, last, zone)
-    group = Survey.rep_id if by == "rep" else Survey.team_id
-    base = [Survey.created_at >= start, Survey.created_at < end, group.is_not(None)]
+    base = [Survey.created_at >= start, Survey.created_at < end]
+    if by == "rep":
+        group = Survey.rep_id
+
+        def grouped(*columns):
+            return select(group, *columns).where(*base, group.is_not(None))
+    else:
+        # A team counts the surveys of its own people and of every team below it.
+        own, above = aliased(Team), aliased(Team)
+        group = above.id
+
+        def grouped(*columns):
+            return (select(group, *columns).select_from(Survey)
+                    .join(own, own.id == Survey.team_id)
+                    .join(above, own.path.like(above.path + "%")).where(*base))
     if ids is not None:
         base.append(group.in_(ids))
     result: dict[int, Satisfaction] = {}
     for key, sent, answered in db.session.execute(
-            select(group, func.count(), func.count(Survey.answered_at)).where(*base)
-            .group_by(group)):
+            grouped(func.count(), func.count(Survey.answered_at)).group_by(group)):
         result[key] = Satisfaction(sent=sent, answered=answered)
     for key, scale, score, count in db.session.execute(
-            select(group, Survey.scale, Survey.score, func.count())
-            .where(*base, Survey.answered_at.is_not(None))
+            grouped(Survey.scale, Survey.score, func.count())
+            .where(Survey.answered_at.is_not(None))
             .group_by(group, Survey.scale, Survey.score)):
         figures = result.setdefault(key, Satisfaction())
         counts = figures.distribution.setdefault(scale.value, Counter())
