@@ -45,6 +45,7 @@ MODEL_MODULES = (
     "crm.reports.models",
     "crm.checkins.models",
     "crm.reminders.models",
+    "crm.voice.models",
 )
 
 
@@ -121,6 +122,8 @@ def _register_blueprints(app: Flask) -> None:
     from crm.routing.views import public as leads_bp
     from crm.system.views import bp as system_bp
     from crm.today.views import bp as today_bp
+    from crm.voice.public_views import bp as survey_public_bp
+    from crm.voice.views import bp as voice_bp
 
     for blueprint in (
         accounts_bp,
@@ -142,6 +145,8 @@ def _register_blueprints(app: Flask) -> None:
         offline_bp,
         checkins_bp,
         reminders_bp,
+        voice_bp,
+        survey_public_bp,
     ):
         app.register_blueprint(blueprint)
 

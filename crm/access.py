@@ -817,3 +817,141 @@ def notification_or_404(user: User, notification_id: int):
 def may_manage_deliveries(user: User) -> bool:
     """Work-chat robots, their test message and failed deliveries: administrators."""
     return may_administer(user)
+
+
+# --- customer's voice: feedback, surveys, care (issue 18) ---
+
+def _owned_visible_customer_ids(user: User) -> Select:
+    """Customers the user may open that someone owns: what customers said stays with those
+    who work them (a pool card shows everyone only what the pool shows)."""
+    from crm.customers.models import Customer
+
+    return visible_customer_ids(user).where(Customer.owner_id.is_not(None))
+
+
+def feedback_scope(user: User) -> Select:
+    """Feedback on owned customers the user may open, and whatever is assigned to them;
+    office and admin all."""
+    from crm.voice.models import Feedback
+
+    query = select(Feedback)
+    if sees_every_team(user):
+        return query
+    return query.where(Feedback.customer_id.in_(_owned_visible_customer_ids(user))
+                       | (Feedback.assignee_id == user.id))
+
+
+def may_register_feedback(user: User, customer) -> bool:
+    """Office takes feedback on any customer; reps and managers on customers they work."""
+    return may_edit_customer(user, customer)
+
+
+def may_handle_feedback(user: User, feedback) -> bool:
+    """Its assignee, managers above the assignee (or of the customer's owner), office, admin."""
+    if sees_every_team(user):
+        return True
+    if feedback.assignee_id == user.id:
+        return True
+    people = [p for p in (feedback.assignee, feedback.customer.owner) if p is not None]
+    return any(manages(user, person) for person in people)
+
+
+def may_assign_feedback(user: User) -> bool:
+    """Choosing who handles feedback: managers, office and admin."""
+    return looks_across_people(user)
+
+
+def may_list_feedback(user: User) -> bool:
+    """The feedback list with filters and its export: office, managers and admin."""
+    return looks_across_people(user)
+
+
+def feedback_or_404(user: User, feedback_id: int, *, to_handle: bool = False):
+    from crm.voice.models import Feedback
+
+    scope = feedback_scope(user).options(joinedload(Feedback.customer),
+                                         joinedload(Feedback.assignee))
+    feedback = get_visible_or_404(scope, Feedback, feedback_id)
+    if to_handle and not may_handle_feedback(user, feedback):
+        abort(403)
+    return feedback
+
+
+def feedback_assignees(user: User) -> Select:
+    """Who feedback may be given to: active colleagues the user sees, office included."""
+    return assignable_users(user, roles=(Role.REP, Role.MANAGER, Role.OFFICE))
+
+
+def surveys_scope(user: User) -> Select:
+    """Surveys of owned customers the user may open, and those rating the user's own work."""
+    from crm.voice.models import Survey
+
+    query = select(Survey)
+    if sees_every_team(user):
+        return query
+    return query.where(Survey.customer_id.in_(_owned_visible_customer_ids(user))
+                       | (Survey.rep_id == user.id))
+
+
+def may_send_survey(user: User, customer) -> bool:
+    """Whoever works an owned customer (a survey rates its owner's work), office and admin."""
+    return customer.owner_id is not None and may_edit_customer(user, customer)
+
+
+def survey_or_404(user: User, survey_id: int):
+    from crm.voice.models import Survey
+
+    return get_visible_or_404(surveys_scope(user).options(joinedload(Survey.customer)),
+                              Survey, survey_id)
+
+
+def may_see_satisfaction(user: User) -> bool:
+    """Satisfaction per rep and team: everyone (a rep sees their own row)."""
+    return user.is_authenticated
+
+
+def satisfaction_people(user: User) -> Select:
+    """Whose satisfaction figures the user may read: their own (reps), their team tree
+    (managers), everyone (office, admin)."""
+    if not looks_across_people(user):
+        return select(User).where(User.id == user.id)
+    return people_at_work(user)
+
+
+def care_customers(user: User) -> Select:
+    """Customers on the user's care list: their own (reps), their team tree's (managers),
+    every owned customer (office, admin). The pool has nobody to care for it."""
+    return customers_in_tab(user, "team" if looks_across_people(user) else "mine")
+
+
+def may_record_care(user: User, customer) -> bool:
+    return may_edit_customer(user, customer)
+
+
+def may_manage_member_days(user: User) -> bool:
+    """Member days are set by managers for their teams, office and admin for any."""
+    return looks_across_people(user)
+
+
+def member_days_scope(user: User) -> Select:
+    from crm.voice.models import MemberDay
+
+    ids = visible_team_ids(user)
+    query = select(MemberDay)
+    return query if ids is None else query.where(MemberDay.team_id.in_(ids))
+
+
+def member_day_or_404(user: User, member_day_id: int):
+    from crm.voice.models import MemberDay
+
+    return get_visible_or_404(member_days_scope(user), MemberDay, member_day_id)
+
+
+def may_export_care(user: User) -> bool:
+    """Care lists and member-day reach as XLSX: office's work (and admin's, managers')."""
+    return looks_across_people(user)
+
+
+def may_edit_voice_settings(user: User) -> bool:
+    """Deadlines, the survey scale and thresholds per team: administrators."""
+    return may_administer(user)

@@ -97,4 +97,7 @@ def from_environment() -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM") or "crm@localhost",
         # The address people open the app at, for links in e-mails and chat messages.
         "PUBLIC_URL": (os.environ.get("PUBLIC_URL") or "").rstrip("/"),
+        # The public survey link: requests per client address per window (seconds).
+        "SURVEY_RATE_LIMIT": int(os.environ.get("SURVEY_RATE_LIMIT") or 30),
+        "SURVEY_RATE_WINDOW": int(os.environ.get("SURVEY_RATE_WINDOW") or 600),
     }

@@ -35,6 +35,8 @@ PERIODIC_JOBS = [
     # Reminders: every sweep (idempotent; a missed run is caught up), then due deliveries.
     ("crm.reminders.jobs.run_reminders", "*/10 * * * *", "default"),
     ("crm.reminders.jobs.deliver", "* * * * *", "default"),
+    # Feedback past its deadline: the assignee's manager hears once per deadline.
+    ("crm.voice.jobs.notify_overdue_feedback", "*/10 * * * *", "default"),
 ]
 
 

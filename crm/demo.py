@@ -80,6 +80,9 @@ def seed_demo() -> bool:
     db.session.commit()
     _seed_routing(teams)
     _seed_reminders(fake)
+    from crm.voice.demo import seed_voice
+
+    seed_voice()
     db.session.commit()
     return True
 

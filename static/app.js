@@ -92,6 +92,20 @@
     if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
   });
 
+  // A survey's share text: "Copy" puts it on the clipboard (without script, select it).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy-status"));
+    function said(text) { if (status) { status.textContent = text; } }
+    if (navigator.clipboard && source) {
+      navigator.clipboard.writeText(source.value).then(function () {
+        said(button.getAttribute("data-copied"));
+      }, function () { source.select(); });
+    } else if (source) { source.select(); }
+  });
+
   // "Use my location" on the follow-up form: offered where the browser can, never required.
   function offerGeolocation(root) {
     root.querySelectorAll("[data-geolocate]").forEach(function (box) {

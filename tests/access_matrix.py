@@ -68,6 +68,7 @@ from tests.access_matrix_pipeline import PIPELINE_ROUTES  # noqa: E402
 from tests.access_matrix_reminders import REMINDER_ROUTES  # noqa: E402
 from tests.access_matrix_reviews import REVIEW_ROUTES  # noqa: E402
 from tests.access_matrix_routing import ROUTING_ROUTES  # noqa: E402
+from tests.access_matrix_voice import VOICE_ROUTES  # noqa: E402
 
 ROUTES: list[Route] = [
     # Accounts
@@ -120,6 +121,7 @@ ROUTES: list[Route] = [
     Route("POST", "/admin/teams/<int:team_id>/delete", only(("admin",), 303),
           url=lambda w: f"/admin/teams/{w.teams.empty}/delete"),
     # Before the customer rows, one of which releases the rep's customer to the pool.
+    *VOICE_ROUTES,
     *PIPELINE_ROUTES,
     *GOAL_ROUTES,
     *OFFLINE_ROUTES,  # before the customer routes release and transfer the rep's customer

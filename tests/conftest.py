@@ -750,6 +750,7 @@ def _world_of(app, rows: dict) -> World:
 
     people = World(**copy.deepcopy(rows))
     people.scratch = _INSTANCE
+    people.app = app  # for access-matrix rows that make their own rows (issue 18)
     people.review = _review_maker(app, people)
 
     def version_of(customer_id: int) -> int:

@@ -221,6 +221,8 @@ def save_contact(customer: Customer, values: dict, by_user, contact: Contact | N
         contact.birthday = values.get("birthday")
         contact.birthday_lunar = bool(values.get("birthday_lunar")) and contact.birthday is not None
     contact.is_primary = bool(values.get("is_primary"))
+    contact.birthday = values.get("birthday")
+    contact.birthday_lunar = bool(values.get("birthday_lunar")) and contact.birthday is not None
     if contact.is_primary:
         for other in customer.contacts:
             if other is not contact:

@@ -54,7 +54,9 @@ def _field_specs() -> dict:
         "gender": SelectField(_l("Gender"), choices=choices(
             [("", "—")] + [(k.value, v) for k, v in GENDER_LABELS.items()])),
         "birthday": DateField(_l("Birthday"), validators=[Optional()]),
-        "birthday_lunar": BooleanField(_l("The birthday is kept on the lunar calendar (农历)")),
+        "birthday_lunar": BooleanField(_l("Kept on the lunar calendar (农历)"),
+                                       description=_l("Enter the date of birth; the birthday "
+                                                      "then recurs on its lunar date.")),
         "age": IntegerField(_l("Age"), validators=[Optional(), NumberRange(min=0, max=130)]),
         "region": _text(_l("Region"), Customer.region),
         "industry": _text(_l("Industry"), Customer.industry),
@@ -126,7 +128,7 @@ class ContactForm(FlaskForm):
     email = StringField(_l("E-mail"), validators=[Optional(), EMAIL_SHAPE, _fits(Contact.email)])
     is_primary = BooleanField(_l("Main contact"))
     birthday = DateField(_l("Birthday"), validators=[Optional()])
-    birthday_lunar = BooleanField(_l("The birthday is kept on the lunar calendar (农历)"))
+    birthday_lunar = BooleanField(_l("Kept on the lunar calendar (农历)"))
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
 
 

@@ -70,8 +70,36 @@ def timeline(customer_id: int, viewer, limit: int = TIMELINE_LIMIT) -> list[Time
         .options(joinedload(DealEvent.by_user), joinedload(DealEvent.deal))
         .order_by(DealEvent.at.desc(), DealEvent.id.desc()).limit(limit)).all()
     entries = [TimelineEntry(e.at, "ownership", e) for e in ownership]
+    entries += _voice_entries(customer_id, viewer, limit)
     entries += [TimelineEntry(e.at, "deal", e) for e in deal_events]
     entries += [TimelineEntry(f.occurred_at, "followup", f) for f in follow_ups]
     entries += [TimelineEntry(e.at, "edit", e) for e in edits]
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
+
+
+def _voice_entries(customer_id: int, viewer, limit: int) -> list[TimelineEntry]:
+    """Feedback changes, survey answers and greetings or gifts (issue 18)."""
+    from crm import access
+    from crm.voice.models import CareGesture, Feedback, FeedbackEvent, Survey
+
+    events = db.session.scalars(
+        select(FeedbackEvent).where(
+            FeedbackEvent.customer_id == customer_id,
+            FeedbackEvent.feedback_id.in_(access.feedback_scope(viewer)
+                                          .with_only_columns(Feedback.id)))
+        .options(joinedload(FeedbackEvent.by_user), joinedload(FeedbackEvent.feedback))
+        .order_by(FeedbackEvent.at.desc(), FeedbackEvent.id.desc()).limit(limit)).all()
+    answers = db.session.scalars(
+        access.surveys_scope(viewer).where(Survey.customer_id == customer_id,
+                                           Survey.answered_at.is_not(None))
+        .order_by(Survey.answered_at.desc()).limit(limit)).all()
+    gestures = db.session.scalars(
+        select(CareGesture).where(CareGesture.customer_id == customer_id,
+                                  CareGesture.customer_id.in_(
+                                      access.visible_customer_ids(viewer)))
+        .options(joinedload(CareGesture.by_user))
+        .order_by(CareGesture.at.desc(), CareGesture.id.desc()).limit(limit)).all()
+    return ([TimelineEntry(e.at, "feedback", e) for e in events]
+            + [TimelineEntry(s.answered_at, "survey", s) for s in answers]
+            + [TimelineEntry(g.at, "care", g) for g in gestures])

@@ -76,6 +76,8 @@ class Customer(db.Model):
     __table_args__ = (
         Index("ix_customers_owner_id_id", "owner_id", "id"),
         Index("ix_customers_name_org", "name", "organisation"),
+        # Key customers gone quiet, quietest first (the care list, issue 18).
+        Index("ix_customers_tier_last_contact", "tier", "last_contact_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

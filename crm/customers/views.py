@@ -53,6 +53,7 @@ from crm.routing.fit import by_fit, fit_column
 from crm.routing.lookalikes import card_extras
 from crm.routing.routing import route_customers
 from crm.saving import run_change, save_form, saved_and_go
+from crm.voice.card import card_voice
 
 bp = Blueprint("customers", __name__, url_prefix="/customers")
 PAGE_SIZE = 30
@@ -224,6 +225,7 @@ def _card_context(customer: Customer) -> dict:
         "release_form": ReleaseForm(),
         **card_extras(current_user, customer, entries, deals["deals"]),
         **deals,
+        **card_voice(customer, current_user),
     }
 
 

@@ -41,6 +41,8 @@ class NotificationKind(enum.StrEnum):
     TASK_DUE = "task_due"
     TASK_OVERDUE = "task_overdue"
     TASK_ESCALATED = "task_escalated"
+    FEEDBACK_ASSIGNED = "feedback_assigned"
+    FEEDBACK_OVERDUE = "feedback_overdue"
 
 
 NOTIFICATION_LABELS = {
@@ -65,6 +67,8 @@ NOTIFICATION_LABELS = {
     NotificationKind.TASK_DUE: _l("Task due"),
     NotificationKind.TASK_OVERDUE: _l("Task overdue"),
     NotificationKind.TASK_ESCALATED: _l("Team task overdue"),
+    NotificationKind.FEEDBACK_ASSIGNED: _l("Customer feedback for you to handle"),
+    NotificationKind.FEEDBACK_OVERDUE: _l("Customer feedback past its deadline"),
 }
 
 

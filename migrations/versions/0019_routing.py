@@ -1,7 +1,7 @@
 """routing new customers and the ideal customer profile
 
 Revision ID: 0019_routing
-Revises: 0014_offline_logging
+Revises: 0018_customer_voice
 Create Date: 2026-12-02 11:15:00
 
 users gain specialty_regions, away_until and routed_turn; ownership_events gain routing (why
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_routing"
-down_revision = "0014_offline_logging"
+down_revision = "0018_customer_voice"
 branch_labels = None
 depends_on = None
 

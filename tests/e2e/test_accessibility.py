@@ -120,6 +120,26 @@ def _richer_world(app, world):
     return world.review("draft")
 
 
+def _voice_objects(app, world) -> tuple[int, int]:
+    """A complaint and a survey on the rep's customer (issue 18), made once per test."""
+    from crm.voice.feedback import register_feedback
+    from crm.voice.models import Channel, Feedback, FeedbackKind, Severity, Survey, SurveyReason
+    from crm.voice.surveys import create_survey
+
+    with app.app_context():
+        existing = db.session.scalar(db.select(Feedback.id).limit(1))
+        if existing is not None:
+            return existing, db.session.scalar(db.select(Survey.id).limit(1))
+        customer = db.session.get(Customer, world.customers.rep)
+        rep = db.session.get(User, world.rep.id)
+        feedback = register_feedback(customer, rep, kind=FeedbackKind.COMPLAINT,
+                                     channel=Channel.VISIT, severity=Severity.HIGH,
+                                     summary="安装延误")
+        survey = create_survey(customer, rep, reason=SurveyReason.WON_DEAL)
+        db.session.commit()
+        return feedback.id, survey.id
+
+
 class Checker:
     """One language: a browser context at phone size; each page is checked once, in one visit,
     and every finding is kept so the test reports them all at the end."""
@@ -217,6 +237,10 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
     check.visit("notification-preferences", "/notifications/preferences")
     check.visit("tasks", "/tasks")
     check.visit("new-task", "/tasks/new")
+    feedback_id, survey_id = _voice_objects(app, world)
+    check.visit("feedback", f"/feedback/{feedback_id}")
+    check.visit("survey-share", f"/surveys/{survey_id}")
+    check.visit("care", "/care")
 
     check.sign_in(world.manager.email)
     check.visit("today-manager")
@@ -229,6 +253,9 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
     check.visit("goals", "/goals")
     check.visit("reports", "/reports")
     check.visit("report", f"/reports/{world.report_run}")
+    check.visit("feedback-list", "/feedback")
+    check.visit("satisfaction", "/satisfaction")
+    check.visit("member-days", "/member-days")
 
     check.sign_in(world.admin.email)
     check.visit("admin-users", "/admin/users")
