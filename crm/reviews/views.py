@@ -27,6 +27,7 @@ from crm.reviews.forms import (
     SummaryForm,
     read_rubric_form,
 )
+from crm.params import int_arg
 from crm.reviews.models import COMMENT_KIND_LABELS, ImprovementAction, Review, ReviewComment
 from crm.reviews.rubric import ITEM_KEYS, SCORES, current_rubric, items_of, save_rubric
 from crm.saving import run_change, save_form, saved_and_go
@@ -61,7 +62,7 @@ def index():
                                      own_only=not access.reads_every_review(current_user))
         return render_page("reviews/mine.html", "reviews/_review_rows.html", page=page,
                            notifications=inbox.unread(current_user.id))
-    rep_id = request.args.get("rep", type=int)
+    rep_id = int_arg(request.args, "rep")
     kind = request.args.get("kind") or None
     page = worklist.unreviewed(current_user, rep_id=rep_id, kind=kind, after=after)
     if is_fragment_request():
