@@ -18,8 +18,9 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def hash_password(password: str) -> str:
-    check_password_policy(password)
+def hash_password(password: str, *, email: str | None = None, name: str | None = None,
+                  current_hash: str | None = None) -> str:
+    check_password_policy(password, email=email, name=name, current_hash=current_hash)
     return generate_password_hash(password)
 
 
@@ -52,7 +53,8 @@ def create_user(*, email: str, name: str, role: Role, team: Team | None = None,
     _check_team_rule(role, team)
     _check_email_free(email)
     user = User(email=email, name=name.strip(), role=role, team=team,
-                password_hash=password_hash or hash_password(password or ""),
+                password_hash=password_hash or hash_password(password or "", email=email,
+                                                                  name=name),
                 must_change_password=must_change_password, password_changed_at=utcnow(),
                 **profile)
     db.session.add(user)
@@ -79,7 +81,8 @@ def update_user(user: User, expected_version: int, *, email: str, name: str, rol
 
 def set_password(user: User, password: str, *, must_change: bool = False) -> None:
     """Change the password and sign the user out everywhere."""
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, email=user.email, name=user.name,
+                                       current_hash=user.password_hash)
     user.must_change_password = must_change
     user.password_changed_at = utcnow()
     end_all_sessions(user.id)

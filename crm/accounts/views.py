@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
@@ -28,6 +28,13 @@ def signed_in_user(token: str):
     if user is not None and user.session_touched:
         db.session.commit()
     return user
+
+
+def rotate_csrf_token() -> None:
+    """A new CSRF token at sign-in: one learnt before (on a shared computer, in a page
+    someone kept) is worth nothing after it."""
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
 
 
 @bp.get("/login")
@@ -56,6 +63,7 @@ def authenticate_login():
         return response
     start_session(user, remember=form.remember.data)
     db.session.commit()
+    rotate_csrf_token()
     login_user(user, remember=form.remember.data, duration=timedelta(days=REMEMBER_DAYS))
     if user.must_change_password:
         return redirect_after_post(url_for("accounts.password"))
@@ -120,7 +128,10 @@ def update_password():
     def change():
         if not check_password_hash(user.password_hash, form.current_password.data):
             raise DomainError(_("This is not your current password."), field="current_password")
-        set_password(user, form.new_password.data)
+        try:
+            set_password(user, form.new_password.data)
+        except DomainError as refused:
+            raise DomainError(refused.message, field="new_password") from None
         start_session(user, remember=remember)
 
     def changed(_result):

@@ -19,6 +19,18 @@ class AuditAction(enum.StrEnum):
     IMPORT = "import"
     TRANSFER = "transfer"
     ERASE = "erase"
+    # Issue 15: what the audit trail must also show (values at most 20 characters).
+    VIEW_CONTACT = "view_contact"
+    PLAY = "play"
+    DOWNLOAD = "download"
+    DATA_EXPORT = "data_export"
+    CONSENT = "consent"
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    ROLE_CHANGE = "role_change"
+    TEAM_CHANGE = "team_change"
+    PURGE = "purge"
+    REQUEST = "data_request"
 
 
 class AuditEvent(db.Model):
