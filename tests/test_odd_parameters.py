@@ -33,7 +33,8 @@ RAW_QUERIES = [b"owner=%ff", b"after=%c3%28", b"q=%ed%a0%80", b"rep=%00", b"team
 
 def parameter_names() -> list[str]:
     names = set(KNOWN)
-    pattern = re.compile(r"""(?:args|filters|number|_number)\.?(?:get|getlist)?\(\s*["'](\w+)["']""")
+    pattern = re.compile(
+        r"""(?:args|filters|number|_number|int_arg)\.?(?:get|getlist)?\((?:\s*args,)?\s*["'](\w+)["']""")
     for path in SOURCE.rglob("*.py"):
         names.update(pattern.findall(path.read_text(encoding="utf-8")))
     return sorted(names)

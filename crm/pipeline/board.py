@@ -11,9 +11,9 @@ from crm import access
 from crm.accounts.models import Team, User
 from crm.extensions import db
 from crm.followups.models import FollowUp
+from crm.params import int_arg
 from crm.pipeline.contact import latest_follow_ups
 from crm.pipeline.deals import GRADE_WEIGHTS
-from crm.params import int_arg
 from crm.pipeline.models import BOARD_STAGES, Deal, Grade, Stage
 
 # The most urgent cards of each column (A first); the totals count them all. Every card

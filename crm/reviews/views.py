@@ -17,6 +17,7 @@ from crm.followups.models import KIND_LABELS
 from crm.htmx import form_error_status, is_fragment_request, redirect_after_post, render_page
 from crm.notifications import inbox
 from crm.notifications.models import NOTIFICATION_LABELS
+from crm.params import int_arg
 from crm.reviews import reviewing, trends, worklist
 from crm.reviews.charts import score_chart
 from crm.reviews.forms import (
@@ -27,7 +28,6 @@ from crm.reviews.forms import (
     SummaryForm,
     read_rubric_form,
 )
-from crm.params import int_arg
 from crm.reviews.models import COMMENT_KIND_LABELS, ImprovementAction, Review, ReviewComment
 from crm.reviews.rubric import ITEM_KEYS, SCORES, current_rubric, items_of, save_rubric
 from crm.saving import run_change, save_form, saved_and_go
