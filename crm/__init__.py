@@ -33,7 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 # Every area's models, so that the metadata (and Alembic's autogenerate) sees all tables.
 MODEL_MODULES = ("crm.accounts.models", "crm.customers.models", "crm.audit.models",
                  "crm.followups.models", "crm.recordings.models", "crm.pipeline.models",
-                 "crm.reviews.models", "crm.notifications.models")
+                 "crm.reviews.models", "crm.notifications.models", "crm.privacy.models")
 
 
 def _init_extensions(app: Flask) -> None:
@@ -92,17 +92,20 @@ def _send_to_login():
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts.views import bp as accounts_bp
     from crm.admin.views import bp as admin_bp
+    from crm.audit.views import bp as audit_bp
     from crm.customers.office_views import bp as customer_office_bp
     from crm.customers.views import bp as customers_bp
     from crm.followups.views import bp as followups_bp
     from crm.pipeline.views import bp as pipeline_bp
+    from crm.privacy.views import bp as privacy_bp
     from crm.recordings.views import bp as recordings_bp
     from crm.reviews.views import bp as reviews_bp
     from crm.system.views import bp as system_bp
     from crm.today.views import bp as today_bp
 
     for blueprint in (accounts_bp, today_bp, customers_bp, customer_office_bp, followups_bp,
-                      recordings_bp, pipeline_bp, reviews_bp, admin_bp, system_bp):
+                      recordings_bp, pipeline_bp, reviews_bp, admin_bp, system_bp, audit_bp,
+                      privacy_bp):
         app.register_blueprint(blueprint)
 
 

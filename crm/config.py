@@ -105,6 +105,8 @@ def from_environment() -> dict:
         "LOGIN_PAIR_LIMIT": 5,
         "LOGIN_ADDRESS_LIMIT": int(os.environ.get("LOGIN_ADDRESS_LIMIT") or 50),
         "SESSION_IDLE_DAYS": 1,
+        # How long the download link of a customer's data (crm.privacy) works.
+        "DATA_EXPORT_LINK_HOURS": float(os.environ.get("DATA_EXPORT_LINK_HOURS") or 24),
         # However active, a session ends this many hours after sign-in.
         "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS") or 12),
         "TRUST_PROXY_HEADERS": _bool("TRUST_PROXY_HEADERS", False),

@@ -28,6 +28,8 @@ PERIODIC_JOBS = [
     ("crm.customers.jobs.expire_pool", "5 16 * * *", "default"),
     # Recordings whose job was lost (a killed worker, Redis away at upload) are sent again.
     ("crm.recordings.processing.requeue_stuck", "*/15 * * * *", "default"),
+    # Retention (crm.privacy.retention): old audio, old audit events, expired exports.
+    ("crm.privacy.jobs.purge_by_retention", "40 18 * * *", "default"),
 ]
 
 

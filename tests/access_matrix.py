@@ -63,6 +63,7 @@ def _user_form(world, target) -> dict:
 from tests.access_matrix_customers import CUSTOMER_ROUTES  # noqa: E402
 from tests.access_matrix_office import OFFICE_ROUTES  # noqa: E402
 from tests.access_matrix_pipeline import PIPELINE_ROUTES  # noqa: E402
+from tests.access_matrix_privacy import PRIVACY_ROUTES  # noqa: E402
 from tests.access_matrix_reviews import REVIEW_ROUTES  # noqa: E402
 
 ROUTES: list[Route] = [
@@ -120,6 +121,7 @@ ROUTES: list[Route] = [
     *CUSTOMER_ROUTES,
     *OFFICE_ROUTES,
     *REVIEW_ROUTES,
+    *PRIVACY_ROUTES,
     # Last, because it ends the session the rows above use.
     Route("POST", "/logout", everyone(303)),
 ]

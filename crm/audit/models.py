@@ -35,7 +35,8 @@ class AuditAction(enum.StrEnum):
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_customer_at", "customer_id", "at"),)
+    __table_args__ = (Index("ix_audit_events_customer_at", "customer_id", "at"),
+                      Index("ix_audit_events_action_at", "action", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
