@@ -19,7 +19,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "crm"
 KNOWN = {"after", "kind", "tab", "q", "tier", "industry", "region", "size_band", "tag",
          "owner", "owner_id", "team", "rep", "grade", "stage", "silent_days", "expiring",
          "view", "next", "role", "active", "team_id", "actor", "customer", "action", "since",
-         "until", "format", "page"}
+         "until", "format", "page", "status"}
 
 ODD_VALUES = [
     "²", "٣", "２", "99999999999", "9" * 40, "-1", "0", "", " ", "1e5", "0x10", "NaN",

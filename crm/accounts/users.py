@@ -63,8 +63,9 @@ def create_user(*, email: str, name: str, role: Role, team: Team | None = None,
 
 
 def update_user(user: User, expected_version: int, *, email: str, name: str, role: Role,
-                team: Team | None, **profile) -> User:
-    """Save an admin's edit; refuse it if the account changed since the form was opened."""
+                team: Team | None, by: User | None = None, **profile) -> User:
+    """Save an admin's edit; refuse it if the account changed since the form was opened.
+    A change of role or team is an audit event (who, whom, from, to)."""
     if user.version != expected_version:
         raise StaleEdit()
     email = normalise_email(email)
@@ -72,11 +73,26 @@ def update_user(user: User, expected_version: int, *, email: str, name: str, rol
     _check_email_free(email, user.id)
     if user.role == Role.ADMIN and role != Role.ADMIN:
         _check_another_admin_remains(user.id)
+    _audit_role_and_team(user, role, team, by)
     user.email, user.name, user.role, user.team = email, name.strip(), role, team
     for key, value in profile.items():
         setattr(user, key, value)
     db.session.flush()
     return user
+
+
+def _audit_role_and_team(user: User, role: Role, team: Team | None, by: User | None) -> None:
+    from crm.audit.log import record
+    from crm.audit.models import AuditAction
+
+    actor = by.id if by else None
+    if role != user.role:
+        record(AuditAction.ROLE_CHANGE, actor, None, user=user.id,
+               **{"from": user.role.value, "to": role.value})
+    new_team = team.id if team else None
+    if new_team != user.team_id:
+        record(AuditAction.TEAM_CHANGE, actor, None, user=user.id,
+               **{"from": user.team_id, "to": new_team})
 
 
 def set_password(user: User, password: str, *, must_change: bool = False) -> None:
