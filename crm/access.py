@@ -598,3 +598,8 @@ def _with_consent(query: Select) -> Select:
     withdrawn = select(FollowUp.id).join(Customer, Customer.id == FollowUp.customer_id).where(
         Customer.consent_withdrawn_at.is_not(None))
     return query.where(Recording.follow_up_id.not_in(withdrawn))
+
+
+def may_need_two_factor(user: User) -> bool:
+    """Whom the administrator's "two-factor for managers and admins" setting covers."""
+    return leads_teams(user) or may_administer(user)

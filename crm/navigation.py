@@ -55,6 +55,8 @@ NAV_ITEMS = [
             phone=False, admin=True),
     NavItem("privacy.retention_settings", _l("Retention"), "system",
             shown_to=access.may_erase, phone=False, admin=True),
+    NavItem("accounts.security", _l("Sign-in security"), "key",
+            shown_to=access.may_administer, phone=False, admin=True),
     NavItem("accounts.more", _l("More"), "more"),
 ]
 

@@ -7,7 +7,7 @@ for those who may handle requests and 403 for everyone else (the page is not the
 
 from datetime import date
 
-from tests.access_matrix import TO_LOGIN, Route, only
+from tests.access_matrix import ROLES, TO_LOGIN, Route, only, signed_in
 
 HANDLERS = ("office", "admin")
 NO_SUCH = "/admin/data-requests/999999"
@@ -48,4 +48,22 @@ PRIVACY_ROUTES: list[Route] = [
           data=lambda w: {"recording_days": "365", "audit_days": "1095", "version": "1"}),
     Route("GET", "/admin/audit", only(("admin",), 200)),
     Route("GET", "/admin/audit.csv", only(("admin",), 200)),
+]
+
+# Two-factor sign-in (issue 15). Without a password step first, the second step goes back to
+# the sign-in page; enrolment is everyone's own; the requirement is the administrator's.
+PRIVACY_ROUTES += [
+    Route("GET", "/login/two-factor", {role: 302 for role in
+                                       ("anonymous", *[r for r in ROLES if r != "anonymous"])}),
+    Route("POST", "/login/two-factor", {role: 303 for role in ROLES},
+          data=lambda w: {"code": "123456"}),
+    Route("GET", "/account/two-factor", signed_in(200)),
+    # A wrong code re-renders the enrolment page with the error (the GET before it started
+    # the enrolment).
+    Route("POST", "/account/two-factor", signed_in(422),
+          data=lambda w: {"code": "000000"}),
+    Route("POST", "/account/two-factor/disable", signed_in(422),
+          data=lambda w: {"password": "not-the-password"}),
+    Route("GET", "/admin/security", only(("admin",), 200)),
+    Route("POST", "/admin/security", only(("admin",), 303), data=lambda w: {}),
 ]

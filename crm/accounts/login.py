@@ -129,5 +129,4 @@ def authenticate(email: str, password: str) -> User:
     )
     # The Core update bypassed the identity map; refresh so the object matches the row.
     db.session.refresh(user)
-    record(AuditAction.SIGN_IN, user.id, address=address)
     return user

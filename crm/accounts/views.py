@@ -61,12 +61,33 @@ def authenticate_login():
         if refused.retry_after:
             response.headers["Retry-After"] = str(refused.retry_after)
         return response
-    start_session(user, remember=form.remember.data)
+    if user.totp_secret:
+        # The password was right; the session starts once the second factor is.
+        db.session.commit()
+        from crm.accounts.two_factor_views import await_second_factor
+
+        return await_second_factor(user, remember=form.remember.data, next_url=next_url)
+    return complete_sign_in(user, remember=form.remember.data, next_url=next_url)
+
+
+def complete_sign_in(user, *, remember: bool, next_url: str | None):
+    """Start the server-side session, rotate the CSRF token, and go on."""
+    from crm.accounts.login import client_address
+    from crm.accounts.two_factor import required_for
+    from crm.audit.log import record
+    from crm.audit.models import AuditAction
+
+    start_session(user, remember=remember)
+    record(AuditAction.SIGN_IN, user.id, address=client_address())
+    enrol = not user.totp_secret and required_for(user)
     db.session.commit()
     rotate_csrf_token()
-    login_user(user, remember=form.remember.data, duration=timedelta(days=REMEMBER_DAYS))
+    login_user(user, remember=remember, duration=timedelta(days=REMEMBER_DAYS))
     if user.must_change_password:
         return redirect_after_post(url_for("accounts.password"))
+    if enrol:
+        session["enrol_two_factor"] = True
+        return redirect_after_post(url_for("accounts.two_factor"))
     return redirect_after_post(safe_next_url(next_url, url_for("today.index")))
 
 
@@ -157,3 +178,6 @@ def set_locale():
             current_user.locale = locale
             db.session.commit()
     return response
+
+
+from crm.accounts import two_factor_views  # noqa: E402,F401  (its routes are on this bp)

@@ -6,7 +6,8 @@ Create Date: 2026-12-02 12:00:00
 
 data_requests (the register), data_exports (a customer's ZIP and its expiring link),
 legal_holds, retention_settings (one row, stored here: 365 days for recordings, 3 years for
-audit events); customers.consent_withdrawn_at and customers.erased_at; an index on
+audit events); two-factor sign-in: users.totp_secret and totp_enabled_at, recovery_codes,
+security_settings (one row: whether managers and admins must use it); customers.consent_withdrawn_at and customers.erased_at; an index on
 audit_events (action, at) for the trail's filters and the retention purge.
 """
 import sqlalchemy as sa
@@ -86,6 +87,26 @@ def upgrade():
     op.bulk_insert(settings, [{"id": 1, "recording_days": 365, "audit_days": 1095,
                                "version": 1}])
 
+    security = op.create_table(
+        "security_settings",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("two_factor_for_leads", sa.Boolean(), nullable=False),
+        sa.Column("updated_by_id", sa.Integer(), sa.ForeignKey("users.id")),
+        sa.Column("updated_at", sa.DateTime()),
+    )
+    op.bulk_insert(security, [{"id": 1, "two_factor_for_leads": False}])
+    op.create_table(
+        "recovery_codes",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("user_id", sa.Integer(), sa.ForeignKey("users.id", ondelete="CASCADE"),
+                  nullable=False),
+        sa.Column("code_hash", sa.String(255), nullable=False),
+        sa.Column("used_at", sa.DateTime()),
+    )
+    op.create_index("ix_recovery_codes_user_id", "recovery_codes", ["user_id"])
+    op.add_column("users", sa.Column("totp_secret", sa.String(64)))
+    op.add_column("users", sa.Column("totp_enabled_at", sa.DateTime()))
+
     op.add_column("customers", sa.Column("consent_withdrawn_at", sa.DateTime()))
     op.add_column("customers", sa.Column("erased_at", sa.DateTime()))
     op.create_index("ix_audit_events_action_at", "audit_events", ["action", "at"])
@@ -96,6 +117,12 @@ def downgrade():
     with op.batch_alter_table("customers") as batch:
         batch.drop_column("erased_at")
         batch.drop_column("consent_withdrawn_at")
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("totp_enabled_at")
+        batch.drop_column("totp_secret")
+    op.drop_index("ix_recovery_codes_user_id", table_name="recovery_codes")
+    op.drop_table("recovery_codes")
+    op.drop_table("security_settings")
     op.drop_table("retention_settings")
     op.drop_table("legal_holds")
     op.drop_index("ix_data_exports_expires_at", table_name="data_exports")
