@@ -2,6 +2,7 @@
 managers and administrators."""
 
 import re
+import time
 
 import pyotp
 from sqlalchemy import select
@@ -36,7 +37,9 @@ def test_enrolment_then_the_second_step(app, world, login_as):
     assert response.status_code == 303 and response.headers["Location"] == "/login/two-factor"
     assert client.get("/").status_code == 302  # no session yet
     assert client.post_form("/login/two-factor", {"code": "123456"}).status_code == 422
-    ok = client.post_form("/login/two-factor", {"code": pyotp.TOTP(secret).now()})
+    # The next step's code (the app's clock a little ahead): the enrolment used this one.
+    code = pyotp.TOTP(secret).at(time.time() + 30)
+    ok = client.post_form("/login/two-factor", {"code": code})
     assert ok.status_code == 303 and ok.headers["Location"] == "/"
     assert client.get("/").status_code == 200
     with app.app_context():
@@ -44,6 +47,10 @@ def test_enrolment_then_the_second_step(app, world, login_as):
             AuditEvent.action == AuditAction.SIGN_IN_FAILED)).all()
         assert {"address": "127.0.0.1", "step": "two_factor"} in failed
         assert db.session.get(User, world.rep.id).totp_secret == secret
+    # A code works once: seen on the way in, it cannot be replayed.
+    again = app.test_client()
+    again.login(world.rep.email)
+    assert again.post_form("/login/two-factor", {"code": code}).status_code == 422
 
 
 def test_a_recovery_code_works_once(app, world, login_as):

@@ -6,8 +6,10 @@ hashed, and each works once. An administrator may require it of managers and adm
 (SecuritySettings.two_factor_for_leads): they are sent to enrol right after signing in.
 """
 
+import hmac
 import re
 import secrets
+import time
 
 import pyotp
 import segno
@@ -49,11 +51,19 @@ def _digits(code: str | None) -> str:
     return re.sub(r"[\s-]", "", code or "")
 
 
-def code_matches(secret: str, code: str | None) -> bool:
-    """A code of the current 30-second step, or the one before or after (clock drift)."""
+def matching_step(secret: str, code: str | None, after: int | None = None) -> int | None:
+    """The 30-second step whose code this is: the current one, or the one before or after
+    (clock drift); only steps later than `after`, so a code seen once cannot be replayed."""
     digits = _digits(code)
-    return bool(re.fullmatch(r"\d{6}", digits)) and pyotp.TOTP(secret).verify(
-        digits, valid_window=1)
+    if not re.fullmatch(r"\d{6}", digits):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time()) // totp.interval
+    for step in (now - 1, now, now + 1):
+        if (after is None or step > after) and hmac.compare_digest(
+                totp.at(step * totp.interval), digits):
+            return step
+    return None
 
 
 def _new_recovery_codes(user: User) -> list[str]:
@@ -68,10 +78,11 @@ def _new_recovery_codes(user: User) -> list[str]:
 
 def enable(user: User, secret: str, code: str) -> list[str]:
     """Confirm enrolment with a code from the app; returns the recovery codes to show once."""
-    if not code_matches(secret, code):
+    step = matching_step(secret, code)
+    if step is None:
         raise DomainError(_l("That code is not right. Type the 6 digits your app shows now."),
                           field="code")
-    user.totp_secret, user.totp_enabled_at = secret, utcnow()
+    user.totp_secret, user.totp_enabled_at, user.totp_last_step = secret, utcnow(), step
     record(AuditAction.EDIT, user.id, None, section="two_factor", step="enabled")
     return _new_recovery_codes(user)
 
@@ -81,7 +92,7 @@ def disable(user: User, password: str) -> None:
         raise DomainError(_l("Your role must sign in with a second factor."))
     if not check_password_hash(user.password_hash, password or ""):
         raise DomainError(_l("This is not your current password."), field="password")
-    user.totp_secret, user.totp_enabled_at = None, None
+    user.totp_secret, user.totp_enabled_at, user.totp_last_step = None, None, None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     record(AuditAction.EDIT, user.id, None, section="two_factor", step="disabled")
 
@@ -99,8 +110,14 @@ def _use_recovery_code(user: User, code: str) -> bool:
 
 
 def second_factor_passes(user: User, code: str) -> bool:
-    return bool(user.totp_secret) and (code_matches(user.totp_secret, code)
-                                       or _use_recovery_code(user, code))
+    """A fresh TOTP code (each step's code works once) or an unused recovery code."""
+    if not user.totp_secret:
+        return False
+    step = matching_step(user.totp_secret, code, after=user.totp_last_step)
+    if step is not None:
+        user.totp_last_step = step
+        return True
+    return _use_recovery_code(user, code)
 
 
 def settings() -> SecuritySettings:

@@ -8,7 +8,7 @@
 
 import time
 
-from flask import redirect, request, session, url_for
+from flask import current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -107,6 +107,9 @@ def check_second_factor():
 def _enrol_first():
     """Someone the setting covers, signed in without a second factor, enrols before
     anything else (the flag is set at sign-in, so ordinary pages cost no query)."""
+    if (request.endpoint == "static"
+            or current_app.config["SESSION_COOKIE_NAME"] not in request.cookies):
+        return None  # static files stay cacheable (no Vary: Cookie from reading the session)
     if not session.get("enrol_two_factor") or not current_user.is_authenticated:
         return None
     if current_user.totp_secret:

@@ -60,7 +60,8 @@ def _recordings_of(customer_id: int):
 
 def strip_audio(recording_ids) -> set[str]:
     """Blank the recordings' audio (rows stay for their reviews); returns the hashes they
-    held, for `delete_unreferenced_audio` after the commit. Set-based."""
+    held, for `delete_unreferenced_audio` after the commit. `recording_ids` is a SELECT of
+    ids (or a list): two statements whatever their number."""
     rows = db.session.execute(
         select(Recording.original_sha256, Recording.playable_sha256)
         .where(Recording.id.in_(recording_ids))).all()

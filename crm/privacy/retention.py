@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from crm.accounts.models import User
 from crm.audit.log import record
@@ -74,10 +74,11 @@ def purge_rows(now=None) -> Purged:
            .where(FollowUp.occurred_at < recording_cutoff,
                   Recording.status != RecordingStatus.DELETED,
                   FollowUp.customer_id.not_in(held_customers())))
-    ids = list(db.session.scalars(old))
-    if ids:
-        purged.recordings = len(ids)
-        purged.hashes = strip_audio(ids)
+    purged.recordings = db.session.scalar(
+        select(func.count()).select_from(old.subquery())) or 0
+    if purged.recordings:
+        # The ids as a materialised subquery: the UPDATE must not read the rows it changes.
+        purged.hashes = strip_audio(select(old.subquery().c.id))
 
     audit_cutoff = now - timedelta(days=max(row.audit_days, MIN_AUDIT_DAYS))
     result = db.session.execute(

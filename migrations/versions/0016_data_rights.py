@@ -6,7 +6,7 @@ Create Date: 2026-12-02 12:00:00
 
 data_requests (the register), data_exports (a customer's ZIP and its expiring link),
 legal_holds, retention_settings (one row, stored here: 365 days for recordings, 3 years for
-audit events); two-factor sign-in: users.totp_secret and totp_enabled_at, recovery_codes,
+audit events); two-factor sign-in: users.totp_secret, totp_enabled_at and totp_last_step, recovery_codes,
 security_settings (one row: whether managers and admins must use it); customers.consent_withdrawn_at and customers.erased_at; an index on
 audit_events (action, at) for the trail's filters and the retention purge.
 """
@@ -106,6 +106,7 @@ def upgrade():
     op.create_index("ix_recovery_codes_user_id", "recovery_codes", ["user_id"])
     op.add_column("users", sa.Column("totp_secret", sa.String(64)))
     op.add_column("users", sa.Column("totp_enabled_at", sa.DateTime()))
+    op.add_column("users", sa.Column("totp_last_step", sa.BigInteger()))
 
     op.add_column("customers", sa.Column("consent_withdrawn_at", sa.DateTime()))
     op.add_column("customers", sa.Column("erased_at", sa.DateTime()))
@@ -118,6 +119,7 @@ def downgrade():
         batch.drop_column("erased_at")
         batch.drop_column("consent_withdrawn_at")
     with op.batch_alter_table("users") as batch:
+        batch.drop_column("totp_last_step")
         batch.drop_column("totp_enabled_at")
         batch.drop_column("totp_secret")
     op.drop_index("ix_recovery_codes_user_id", table_name="recovery_codes")
