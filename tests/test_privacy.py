@@ -19,6 +19,7 @@ from crm.privacy.models import DataExport, DataRequest, LegalHold, RetentionSett
 from crm.recordings.models import Recording, RecordingStatus
 from crm.reviews.models import ReviewComment, ReviewScore
 from crm.storage import audio_store
+from tests.conftest import count_queries
 
 EN = {"Accept-Language": "en"}
 
@@ -435,3 +436,28 @@ def test_sqlite_zeroes_what_it_deletes(app):
         if db.engine.dialect.name != "sqlite":
             pytest.skip("SQLite only")
         assert db.session.execute(text("PRAGMA secure_delete")).scalar() == 1
+
+
+def test_trail_and_register_pages_do_not_grow_with_their_rows(app, world, login_as):
+    from crm.privacy.models import RequestKind
+
+    admin = login_as("admin")
+    counts = {}
+    for label, extra in (("few", 1), ("many", 40)):
+        with app.app_context():
+            db.session.add_all([AuditEvent(action=AuditAction.VIEW, actor_id=world.rep.id,
+                                           customer_id=world.customers.rep)
+                                for _ in range(extra)])
+            db.session.add_all([DataRequest(kind=RequestKind.ACCESS,
+                                            customer_id=world.customers.rep,
+                                            received_on=date.today(), due_on=date.today(),
+                                            status="open", created_by_id=world.admin.id)
+                                for _ in range(extra)])
+            db.session.commit()
+        for page in ("/admin/audit", "/admin/data-requests"):
+            admin.get(page)
+            with count_queries(app) as counted:
+                assert admin.get(page).status_code == 200
+            counts[(label, page)] = counted.count
+    assert counts[("few", "/admin/audit")] == counts[("many", "/admin/audit")]
+    assert counts[("few", "/admin/data-requests")] == counts[("many", "/admin/data-requests")]
