@@ -6,12 +6,24 @@ written to disk once, chunk by chunk, and never held in memory.
 """
 
 from flask import Request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.utils import cached_property
 
 from crm.storage import FileStore
 
 
 class CRMRequest(Request):
     upload_store: FileStore | None = None
+
+    @cached_property
+    def args(self) -> ImmutableMultiDict:
+        """The query string without NUL characters: PostgreSQL refuses them in text (a 500
+        from `?q=%00`), and no filter means one. Issue 15."""
+        args = super().args
+        if b"%00" not in self.query_string:
+            return args
+        return ImmutableMultiDict([(key.replace("\x00", ""), value.replace("\x00", ""))
+                                   for key, value in args.items(multi=True)])
 
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
