@@ -22,8 +22,21 @@ class CRMRequest(Request):
         args = super().args
         if b"%00" not in self.query_string:
             return args
-        return ImmutableMultiDict([(key.replace("\x00", ""), value.replace("\x00", ""))
-                                   for key, value in args.items(multi=True)])
+        return _without_nul(args)
+
+    @cached_property
+    def form(self) -> ImmutableMultiDict:
+        """Form fields without NUL characters, for the same reason (a typed search, a pasted
+        note)."""
+        form = super().form
+        if not any("\x00" in key or "\x00" in value for key, value in form.items(multi=True)):
+            return form
+        return _without_nul(form)
+
+
+def _without_nul(values) -> ImmutableMultiDict:
+    return ImmutableMultiDict([(key.replace("\x00", ""), value.replace("\x00", ""))
+                               for key, value in values.items(multi=True)])
 
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):

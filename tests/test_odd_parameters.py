@@ -99,3 +99,11 @@ def test_the_reported_ones(app, world, login_as):
                 "/pipeline/sheet?team=99999999999", "/pipeline/a-deals?team=٣",
                 "/customers?silent_days=99999999999", "/customers?owner_id=99999999999999999999"]:
         assert client.get(url).status_code in (200, 400, 404), url
+
+
+def test_nul_characters_are_dropped_from_queries_and_forms(app, world, login_as):
+    client = login_as("rep")
+    assert client.get("/customers?q=%E5%BC%A0%00%E4%B8%89").status_code == 200
+    response = client.post_form("/account/preferences", {"locale": "en\x00",
+                                                         "timezone": "Asia/Shanghai\x00"})
+    assert response.status_code == 303
