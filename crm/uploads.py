@@ -24,19 +24,14 @@ class CRMRequest(Request):
             return args
         return _without_nul(args)
 
+
     @cached_property
     def form(self) -> ImmutableMultiDict:
-        """Form fields without NUL characters, for the same reason (a typed search, a pasted
-        note)."""
+        """Form fields without NUL characters, for the same reason (a pasted note)."""
         form = super().form
         if not any("\x00" in key or "\x00" in value for key, value in form.items(multi=True)):
             return form
         return _without_nul(form)
-
-
-def _without_nul(values) -> ImmutableMultiDict:
-    return ImmutableMultiDict([(key.replace("\x00", ""), value.replace("\x00", ""))
-                               for key, value in values.items(multi=True)])
 
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
@@ -44,6 +39,11 @@ def _without_nul(values) -> ImmutableMultiDict:
             return self.upload_store.incoming()
         return super()._get_file_stream(total_content_length, content_type, filename,
                                         content_length)
+
+
+def _without_nul(values) -> ImmutableMultiDict:
+    return ImmutableMultiDict([(key.replace("\x00", ""), value.replace("\x00", ""))
+                               for key, value in values.items(multi=True)])
 
 
 def stream_uploads_into(request, store: FileStore, max_bytes: int) -> None:
