@@ -461,3 +461,24 @@ def test_trail_and_register_pages_do_not_grow_with_their_rows(app, world, login_
             counts[(label, page)] = counted.count
     assert counts[("few", "/admin/audit")] == counts[("many", "/admin/audit")]
     assert counts[("few", "/admin/data-requests")] == counts[("many", "/admin/data-requests")]
+
+
+def test_the_export_is_made_by_a_real_worker(app, world, login_as):
+    from rq.registry import FailedJobRegistry
+
+    from crm.queue import get_queue, make_worker
+
+    office = login_as("office")
+    request_id = _register(office, world.customers.rep2)
+    assert office.post_form(f"/admin/data-requests/{request_id}/export").status_code == 303
+    pending = office.get(f"/admin/data-requests/{request_id}/exports",
+                         headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-trigger="every 3s"' in pending and "<html" not in pending
+    make_worker(app, simple=True).work(burst=True)
+    with app.app_context():
+        assert FailedJobRegistry(queue=get_queue()).count == 0
+        export = db.session.scalars(select(DataExport)).one()
+        assert export.status == "ready" and export.size > 0
+    archive = zipfile.ZipFile(io.BytesIO(office.get(
+        f"/admin/data-exports/{export.token}").data))
+    assert json.loads(archive.read("data.json"))["profile"][0]["name"] == "李四"
