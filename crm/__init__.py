@@ -46,6 +46,7 @@ MODEL_MODULES = (
     "crm.checkins.models",
     "crm.reminders.models",
     "crm.voice.models",
+    "crm.privacy.models",
 )
 
 
@@ -105,6 +106,7 @@ def _send_to_login():
 def _register_blueprints(app: Flask) -> None:
     from crm.accounts.views import bp as accounts_bp
     from crm.admin.views import bp as admin_bp
+    from crm.audit.views import bp as audit_bp
     from crm.checkins.views import bp as checkins_bp
     from crm.customers.office_views import bp as customer_office_bp
     from crm.customers.views import bp as customers_bp
@@ -113,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from crm.goals.views import bp as goals_bp
     from crm.offline.views import bp as offline_bp
     from crm.pipeline.views import bp as pipeline_bp
+    from crm.privacy.views import bp as privacy_bp
     from crm.recordings.resumable_views import bp as uploads_bp
     from crm.recordings.views import bp as recordings_bp
     from crm.reminders.views import bp as reminders_bp
@@ -147,6 +150,8 @@ def _register_blueprints(app: Flask) -> None:
         reminders_bp,
         voice_bp,
         survey_public_bp,
+        audit_bp,
+        privacy_bp,
     ):
         app.register_blueprint(blueprint)
 

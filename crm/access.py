@@ -304,8 +304,8 @@ def ride_along_or_404(user: User, follow_up_id: int):
 def may_hear_recordings(user: User, customer) -> bool:
     """A customer's voice is more sensitive than their phone number: on a customer the user
     already sees, everyone who may see its contact details (on a pool card office and admin
-    only). recordings_scope says the same in SQL."""
-    return may_see_contact_details(user, customer)
+    only), while the customer's consent stands. recordings_scope says the same in SQL."""
+    return may_see_contact_details(user, customer) and consent_stands(customer)
 
 
 def recordings_scope(user: User) -> Select:
@@ -318,8 +318,8 @@ def recordings_scope(user: User) -> Select:
     customers = visible_customer_ids(user)
     if not sees_every_team(user):
         customers = customers.where(Customer.owner_id.is_not(None))
-    return select(Recording).where(Recording.follow_up_id.in_(
-        select(FollowUp.id).where(FollowUp.customer_id.in_(customers))))
+    return _with_consent(select(Recording).where(Recording.follow_up_id.in_(
+        select(FollowUp.id).where(FollowUp.customer_id.in_(customers)))))
 
 
 def recording_or_404(user: User, recording_id: int):
@@ -481,6 +481,8 @@ def review_or_404(user: User, review_id: int, *, as_reviewer: bool = False,
     review = get_visible_or_404(query, Review, review_id)
     if as_reviewer and review.reviewer_id != user.id:
         abort(403)
+    if as_reviewer and not consent_stands(review.recording.follow_up.customer):
+        abort(403)
     if as_rep and review.rep_id != user.id:
         abort(403)
     return review
@@ -491,8 +493,8 @@ def recording_to_review_or_404(user: User, recording_id: int):
     from crm.followups.models import FollowUp
     from crm.recordings.models import Recording
 
-    query = select(Recording).where(Recording.follow_up_id.in_(
-        select(FollowUp.id).where(FollowUp.author_id.in_(reviewed_people(user)))))
+    query = _with_consent(select(Recording).where(Recording.follow_up_id.in_(
+        select(FollowUp.id).where(FollowUp.author_id.in_(reviewed_people(user))))))
     return get_visible_or_404(query, Recording, recording_id)
 
 
@@ -955,3 +957,65 @@ def may_export_care(user: User) -> bool:
 def may_edit_voice_settings(user: User) -> bool:
     """Deadlines, the survey scale and thresholds per team: administrators."""
     return may_administer(user)
+# --- data rights, audit trail and retention (issue 15) ---
+
+def may_handle_data_requests(user: User) -> bool:
+    """Office and admin keep the register of data subjects' requests and export a
+    customer's data for them."""
+    return user.is_authenticated and sees_every_team(user)
+
+
+def may_erase(user: User) -> bool:
+    """Irreversible steps on personal data (erasure, legal holds, deleting recordings after
+    consent is withdrawn, retention settings) are an administrator's."""
+    return may_administer(user)
+
+
+def may_read_audit_trail(user: User) -> bool:
+    return may_administer(user)
+
+
+def data_request_or_404(user: User, request_id: int):
+    from crm.privacy.models import DataRequest
+
+    if not may_handle_data_requests(user):
+        abort(403)
+    request_row = db.session.get(DataRequest, request_id)
+    if request_row is None:
+        abort(404)
+    return request_row
+
+
+def data_export_or_404(user: User, token: str):
+    """An export's download: the handlers only, with the link's token, until it expires."""
+    from crm.clock import utcnow
+    from crm.privacy.models import DataExport, ExportStatus
+
+    if not may_handle_data_requests(user):
+        abort(403)
+    export = db.session.scalars(select(DataExport).where(DataExport.token == token)).first()
+    if export is None or export.status != ExportStatus.READY or export.expires_at <= utcnow():
+        abort(404)
+    return export
+
+
+def consent_stands(customer) -> bool:
+    """Withdrawn consent to recording stops playback and review for everyone."""
+    return customer.consent_withdrawn_at is None
+
+
+def _with_consent(query: Select) -> Select:
+    """Recordings whose customer has not withdrawn consent (recordings_scope and the review
+    loaders); admins still reach withdrawn ones through crm.privacy to delete them."""
+    from crm.customers.models import Customer
+    from crm.followups.models import FollowUp
+    from crm.recordings.models import Recording
+
+    withdrawn = select(FollowUp.id).join(Customer, Customer.id == FollowUp.customer_id).where(
+        Customer.consent_withdrawn_at.is_not(None))
+    return query.where(Recording.follow_up_id.not_in(withdrawn))
+
+
+def may_need_two_factor(user: User) -> bool:
+    """Whom the administrator's "two-factor for managers and admins" setting covers."""
+    return leads_teams(user) or may_administer(user)

@@ -21,6 +21,17 @@ def instance_dir() -> Path:
     return Path(os.environ.get("CRM_INSTANCE_DIR") or PROJECT_ROOT / "instance").resolve()
 
 
+def protect_instance(folder: Path) -> None:
+    """Files this process creates are its user's alone (0600, folders 0700): the database,
+    Redis's append-only file, uploads and logs hold customers' data. The instance folder
+    itself is closed to other users too, which covers files made before this rule."""
+    os.umask(0o077)
+    try:
+        folder.chmod(0o700)
+    except OSError:
+        pass  # not ours (a mounted volume): its owner decides
+
+
 def load_or_create_secret_key(folder: Path) -> str:
     """Read the key generated on first start, so sessions survive restarts."""
     path = folder / "secret_key"
@@ -51,6 +62,7 @@ def from_environment() -> dict:
     """Build the Flask config mapping from environment variables."""
     folder = instance_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    protect_instance(folder)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'crm.sqlite3'}"
     if database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgres://")
@@ -86,10 +98,17 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_FORM_BYTES") or 2 * 1024 * 1024),
         # A recording may be far larger than a form: an hour of a call recorder's WAV.
         "RECORDING_MAX_BYTES": int(float(os.environ.get("RECORDING_MAX_MB") or 200) * 1024 * 1024),
-        "LOGIN_SLOWDOWN_AFTER": 3,
-        "LOGIN_LOCKOUT_AFTER": 6,
-        "LOGIN_LOCKOUT_MINUTES": 15,
+        # Failed sign-ins counted per window (crm.accounts.login): per e-mail and client
+        # address, and per client address whatever the e-mail (an office behind one NAT
+        # shares it: keep it generous).
+        "LOGIN_WINDOW_MINUTES": 15,
+        "LOGIN_PAIR_LIMIT": 5,
+        "LOGIN_ADDRESS_LIMIT": int(os.environ.get("LOGIN_ADDRESS_LIMIT") or 50),
         "SESSION_IDLE_DAYS": 1,
+        # How long the download link of a customer's data (crm.privacy) works.
+        "DATA_EXPORT_LINK_HOURS": float(os.environ.get("DATA_EXPORT_LINK_HOURS") or 24),
+        # However active, a session ends this many hours after sign-in.
+        "SESSION_MAX_HOURS": float(os.environ.get("SESSION_MAX_HOURS") or 12),
         "TRUST_PROXY_HEADERS": _bool("TRUST_PROXY_HEADERS", False),
         # Reminders by e-mail: smtp://user:password@host:587?starttls=1 or smtps://…:465;
         # unset, no e-mail is sent (the app still notifies in the app and the work chat).

@@ -37,6 +37,8 @@ PERIODIC_JOBS = [
     ("crm.reminders.jobs.deliver", "* * * * *", "default"),
     # Feedback past its deadline: the assignee's manager hears once per deadline.
     ("crm.voice.jobs.notify_overdue_feedback", "*/10 * * * *", "default"),
+    # Retention (crm.privacy.retention): old audio, old audit events, expired exports.
+    ("crm.privacy.jobs.purge_by_retention", "40 18 * * *", "default"),
 ]
 
 

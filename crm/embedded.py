@@ -15,6 +15,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from crm import config as config_module
+from crm.access_log import ACCESS_LOG_FORMAT
 
 PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 10
@@ -141,8 +142,9 @@ class Supervisor:
                            "--workers", "2", "--threads", "4", "--graceful-timeout", "5",
                            "--no-control-socket", "--log-level", env["LOG_LEVEL"].lower(),
                            "--access-logfile", str(self.instance / "access.log"),
-                           # The path only: query strings may carry customer names.
-                           "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'],
+                           # The path only, control characters escaped (crm.access_log).
+                           "--access-logformat", ACCESS_LOG_FORMAT,
+                           "--logger-class", "crm.access_log.SafeAccessLogger"],
                    env=env)
 
     def wait_until_serving(self, timeout: float = 180) -> bool:
@@ -211,6 +213,8 @@ def main() -> int:
     port = int(os.environ.get("PORT", "5000"))
     instance = config_module.instance_dir()
     instance.mkdir(parents=True, exist_ok=True)
+    # Before Redis writes its AOF or SQLite its file: nothing in there is for other users.
+    config_module.protect_instance(instance)
     os.environ.setdefault("CRM_INSTANCE_DIR", str(instance))
     # Plain http on a laptop or LAN: cookies cannot require https here.
     os.environ.setdefault("SECURE_COOKIES", "0")

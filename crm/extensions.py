@@ -39,4 +39,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten values are zeroed on disk, not left in free pages: an
+        # erased customer's name must not stay readable in the file (crm.privacy.erasure).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()

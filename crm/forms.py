@@ -6,6 +6,8 @@ from wtforms import HiddenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Regexp
 
+from crm.params import int_arg
+
 # Deliberately plain: internal addresses such as name@demo.local must pass.
 EMAIL_SHAPE = Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Enter an e-mail address."))
 
@@ -27,8 +29,16 @@ def choices(pairs) -> list[SelectChoice]:
 
 
 def optional_int(value):
-    """Coerce a select's value to an int, with the empty option meaning None."""
-    return int(value) if value not in (None, "", "None") else None
+    """Coerce a select's value to an int, with the empty option meaning None. A number no
+    id can be (unicode digits, beyond a database integer) is an invalid choice."""
+    if value in (None, "", "None"):
+        return None
+    if isinstance(value, int):
+        return value
+    number = int_arg({"value": value}, "value")
+    if number is None:
+        raise ValueError("not an id")
+    return number
 
 
 class VersionedForm(FlaskForm):

@@ -66,6 +66,14 @@ NAV_ITEMS = [
             admin=True),
     NavItem("system.index", _l("System"), "system", shown_to=access.may_administer,
             phone=False, admin=True),
+    NavItem("privacy.index", _l("Data requests"), "key",
+            shown_to=access.may_handle_data_requests, phone=False, admin=True),
+    NavItem("audit.index", _l("Audit trail"), "sheet", shown_to=access.may_read_audit_trail,
+            phone=False, admin=True),
+    NavItem("privacy.retention_settings", _l("Retention"), "system",
+            shown_to=access.may_erase, phone=False, admin=True),
+    NavItem("accounts.security", _l("Sign-in security"), "key",
+            shown_to=access.may_administer, phone=False, admin=True),
     NavItem("accounts.more", _l("More"), "more"),
 ]
 

@@ -66,6 +66,7 @@ from tests.access_matrix_office import OFFICE_ROUTES  # noqa: E402
 from tests.access_matrix_offline import OFFLINE_ROUTES  # noqa: E402
 from tests.access_matrix_pipeline import PIPELINE_ROUTES  # noqa: E402
 from tests.access_matrix_reminders import REMINDER_ROUTES  # noqa: E402
+from tests.access_matrix_privacy import PRIVACY_ROUTES  # noqa: E402
 from tests.access_matrix_reviews import REVIEW_ROUTES  # noqa: E402
 from tests.access_matrix_routing import ROUTING_ROUTES  # noqa: E402
 from tests.access_matrix_voice import VOICE_ROUTES  # noqa: E402
@@ -130,6 +131,7 @@ ROUTES: list[Route] = [
     *REVIEW_ROUTES,
     *ROUTING_ROUTES,
     *REMINDER_ROUTES,
+    *PRIVACY_ROUTES,
     # Last, because it ends the session the rows above use.
     Route("POST", "/logout", everyone(303)),
 ]

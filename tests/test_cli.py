@@ -35,7 +35,7 @@ def test_demo_password_signs_in(app, client):
 def test_create_user_command(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["create-user", "--email", "Boss@Example.test", "--name", "Boss",
-                                 "--role", "admin", "--password", "boss-pass-1"])
+                                 "--role", "admin", "--password", "amber-gate-71"])
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalars(select(User).where(User.email == "boss@example.test")).one()
@@ -49,4 +49,4 @@ def test_create_user_command_refuses_bad_input(app):
     assert result.exit_code != 0 and "团队" in result.output
     result = runner.invoke(args=["create-user", "--email", "a@example.test", "--name", "A",
                                  "--role", "admin", "--password", "short"])
-    assert result.exit_code != 0 and "8" in result.output
+    assert result.exit_code != 0 and "10" in result.output

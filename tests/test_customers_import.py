@@ -421,17 +421,24 @@ def test_export_values_and_the_pool_filter(app, world, login_as):
     assert record["Owner"] == "Rep"
 
 
-def test_export_is_audited_with_count_and_filters_only(app, world, login_as):
+def test_export_is_audited_with_count_filters_and_whom_it_held(app, world, login_as):
     office = login_as("office")
     office.get("/customers/export.csv?tab=pool")
     office.get("/customers/export.xlsx?q=张三&tier=general")
     with app.app_context():
         events = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == AuditAction.EXPORT).order_by(AuditEvent.id)).all()
-        assert [(e.actor_id, e.customer_id) for e in events] == [(world.office.id, None)] * 2
-        assert events[0].detail == {"format": "csv", "count": 1, "filters": {"tab": "pool"}}
-        assert events[1].detail == {"format": "xlsx", "count": 1,
-                                    "filters": {"tab": "all", "q": "张三", "tier": "general"}}
+        summaries = [e for e in events if e.customer_id is None]
+        held = [e for e in events if e.customer_id is not None]
+        assert [(e.actor_id, e.customer_id) for e in summaries] == [(world.office.id, None)] * 2
+        csv_batch, xlsx_batch = (e.detail.pop("batch") for e in summaries)
+        assert summaries[0].detail == {"format": "csv", "count": 1, "filters": {"tab": "pool"}}
+        assert summaries[1].detail == {"format": "xlsx", "count": 1,
+                                       "filters": {"tab": "all", "q": "张三", "tier": "general"}}
+        # One row per customer the file held, tied to its export by the batch.
+        assert [(e.actor_id, e.customer_id, e.detail) for e in held] == [
+            (world.office.id, world.customers.pool, {"format": "csv", "batch": csv_batch}),
+            (world.office.id, world.customers.rep, {"format": "xlsx", "batch": xlsx_batch})]
 
 
 def test_export_cells_are_never_formulas(app, world, login_as, make_customer):

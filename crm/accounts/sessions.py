@@ -20,6 +20,16 @@ def _lifetime(remember: bool) -> timedelta:
     return timedelta(days=current_app.config["SESSION_IDLE_DAYS"])
 
 
+def absolute_lifetime() -> timedelta:
+    """However active, a session ends this long after sign-in (SESSION_MAX_HOURS)."""
+    return timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+
+
+def _expiry(created_at, now, remember: bool):
+    """The idle expiry, moved on by use, never past the absolute end."""
+    return min(now + _lifetime(remember), created_at + absolute_lifetime())
+
+
 def start_session(user: User, remember: bool) -> UserSession:
     """Create the session row for this browser and bind its token to the user object."""
     now = utcnow()
@@ -30,7 +40,7 @@ def start_session(user: User, remember: bool) -> UserSession:
         user_agent=(request.user_agent.string or "")[:200] if request else None,
         created_at=now,
         last_seen_at=now,
-        expires_at=now + _lifetime(remember),
+        expires_at=_expiry(now, now, remember),
     )
     db.session.add(row)
     user.session_token = row.token
@@ -48,7 +58,8 @@ def load_session_user(token: str) -> User | None:
     row = db.session.execute(
         select(UserSession, User, unread_count_column(User.id))
         .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token == token, UserSession.expires_at > now, User.active.is_(True))
+        .where(UserSession.token == token, UserSession.expires_at > now,
+               UserSession.created_at > now - absolute_lifetime(), User.active.is_(True))
     ).first()
     if row is None:
         return None
@@ -60,7 +71,8 @@ def load_session_user(token: str) -> User | None:
         db.session.execute(
             update(UserSession)
             .where(UserSession.token == token)
-            .values(last_seen_at=now, expires_at=now + _lifetime(user_session.remember))
+            .values(last_seen_at=now,
+                    expires_at=_expiry(user_session.created_at, now, user_session.remember))
         )
         user.session_touched = True
     user.session_token = token
@@ -79,5 +91,7 @@ def end_all_sessions(user_id: int) -> None:
 
 def prune_expired_sessions() -> int:
     """Delete sessions past their expiry; returns how many went."""
-    result = db.session.execute(delete(UserSession).where(UserSession.expires_at <= utcnow()))
+    now = utcnow()
+    result = db.session.execute(delete(UserSession).where(
+        (UserSession.expires_at <= now) | (UserSession.created_at <= now - absolute_lifetime())))
     return result.rowcount or 0

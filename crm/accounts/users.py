@@ -18,8 +18,9 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def hash_password(password: str) -> str:
-    check_password_policy(password)
+def hash_password(password: str, *, email: str | None = None, name: str | None = None,
+                  current_hash: str | None = None) -> str:
+    check_password_policy(password, email=email, name=name, current_hash=current_hash)
     return generate_password_hash(password)
 
 
@@ -52,7 +53,8 @@ def create_user(*, email: str, name: str, role: Role, team: Team | None = None,
     _check_team_rule(role, team)
     _check_email_free(email)
     user = User(email=email, name=name.strip(), role=role, team=team,
-                password_hash=password_hash or hash_password(password or ""),
+                password_hash=password_hash or hash_password(password or "", email=email,
+                                                                  name=name),
                 must_change_password=must_change_password, password_changed_at=utcnow(),
                 **profile)
     db.session.add(user)
@@ -61,8 +63,9 @@ def create_user(*, email: str, name: str, role: Role, team: Team | None = None,
 
 
 def update_user(user: User, expected_version: int, *, email: str, name: str, role: Role,
-                team: Team | None, **profile) -> User:
-    """Save an admin's edit; refuse it if the account changed since the form was opened."""
+                team: Team | None, by: User | None = None, **profile) -> User:
+    """Save an admin's edit; refuse it if the account changed since the form was opened.
+    A change of role or team is an audit event (who, whom, from, to)."""
     if user.version != expected_version:
         raise StaleEdit()
     email = normalise_email(email)
@@ -70,6 +73,7 @@ def update_user(user: User, expected_version: int, *, email: str, name: str, rol
     _check_email_free(email, user.id)
     if user.role == Role.ADMIN and role != Role.ADMIN:
         _check_another_admin_remains(user.id)
+    _audit_role_and_team(user, role, team, by)
     user.email, user.name, user.role, user.team = email, name.strip(), role, team
     for key, value in profile.items():
         setattr(user, key, value)
@@ -77,9 +81,24 @@ def update_user(user: User, expected_version: int, *, email: str, name: str, rol
     return user
 
 
+def _audit_role_and_team(user: User, role: Role, team: Team | None, by: User | None) -> None:
+    from crm.audit.log import record
+    from crm.audit.models import AuditAction
+
+    actor = by.id if by else None
+    if role != user.role:
+        record(AuditAction.ROLE_CHANGE, actor, None, user=user.id,
+               **{"from": user.role.value, "to": role.value})
+    new_team = team.id if team else None
+    if new_team != user.team_id:
+        record(AuditAction.TEAM_CHANGE, actor, None, user=user.id,
+               **{"from": user.team_id, "to": new_team})
+
+
 def set_password(user: User, password: str, *, must_change: bool = False) -> None:
     """Change the password and sign the user out everywhere."""
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, email=user.email, name=user.name,
+                                       current_hash=user.password_hash)
     user.must_change_password = must_change
     user.password_changed_at = utcnow()
     end_all_sessions(user.id)

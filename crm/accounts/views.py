@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
@@ -30,6 +30,13 @@ def signed_in_user(token: str):
     return user
 
 
+def rotate_csrf_token() -> None:
+    """A new CSRF token at sign-in: one learnt before (on a shared computer, in a page
+    someone kept) is worth nothing after it."""
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+
+
 @bp.get("/login")
 def login():
     if current_user.is_authenticated:
@@ -54,11 +61,33 @@ def authenticate_login():
         if refused.retry_after:
             response.headers["Retry-After"] = str(refused.retry_after)
         return response
-    start_session(user, remember=form.remember.data)
+    if user.totp_secret:
+        # The password was right; the session starts once the second factor is.
+        db.session.commit()
+        from crm.accounts.two_factor_views import await_second_factor
+
+        return await_second_factor(user, remember=form.remember.data, next_url=next_url)
+    return complete_sign_in(user, remember=form.remember.data, next_url=next_url)
+
+
+def complete_sign_in(user, *, remember: bool, next_url: str | None):
+    """Start the server-side session, rotate the CSRF token, and go on."""
+    from crm.accounts.login import client_address
+    from crm.accounts.two_factor import required_for
+    from crm.audit.log import record
+    from crm.audit.models import AuditAction
+
+    start_session(user, remember=remember)
+    record(AuditAction.SIGN_IN, user.id, address=client_address())
+    enrol = not user.totp_secret and required_for(user)
     db.session.commit()
-    login_user(user, remember=form.remember.data, duration=timedelta(days=REMEMBER_DAYS))
+    rotate_csrf_token()
+    login_user(user, remember=remember, duration=timedelta(days=REMEMBER_DAYS))
     if user.must_change_password:
         return redirect_after_post(url_for("accounts.password"))
+    if enrol:
+        session["enrol_two_factor"] = True
+        return redirect_after_post(url_for("accounts.two_factor"))
     return redirect_after_post(safe_next_url(next_url, url_for("today.index")))
 
 
@@ -120,7 +149,10 @@ def update_password():
     def change():
         if not check_password_hash(user.password_hash, form.current_password.data):
             raise DomainError(_("This is not your current password."), field="current_password")
-        set_password(user, form.new_password.data)
+        try:
+            set_password(user, form.new_password.data)
+        except DomainError as refused:
+            raise DomainError(refused.message, field="new_password") from None
         start_session(user, remember=remember)
 
     def changed(_result):
@@ -146,3 +178,6 @@ def set_locale():
             current_user.locale = locale
             db.session.commit()
     return response
+
+
+from crm.accounts import two_factor_views  # noqa: E402,F401  (its routes are on this bp)

@@ -145,7 +145,8 @@ def update_user_view(user_id: int):
     return save_form(
         form, lambda: update_user(user, form.opened_version(), email=form.email.data,
                                   name=form.name.data, role=Role(form.role.data),
-                                  team=_team_or_none(form.team_id.data), **_profile(form)),
+                                  team=_team_or_none(form.team_id.data), by=current_user,
+                                  **_profile(form)),
         # Stale: the saved version shows beside what the admin typed.
         page=lambda status, stale=False: render_page(
             "admin/user_form.html", form=form, user=user, stale=stale,

@@ -19,11 +19,24 @@ class AuditAction(enum.StrEnum):
     IMPORT = "import"
     TRANSFER = "transfer"
     ERASE = "erase"
+    # Issue 15: what the audit trail must also show (values at most 20 characters).
+    VIEW_CONTACT = "view_contact"
+    PLAY = "play"
+    DOWNLOAD = "download"
+    DATA_EXPORT = "data_export"
+    CONSENT = "consent"
+    SIGN_IN = "sign_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    ROLE_CHANGE = "role_change"
+    TEAM_CHANGE = "team_change"
+    PURGE = "purge"
+    REQUEST = "data_request"
 
 
 class AuditEvent(db.Model):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_customer_at", "customer_id", "at"),)
+    __table_args__ = (Index("ix_audit_events_customer_at", "customer_id", "at"),
+                      Index("ix_audit_events_action_at", "action", "at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)

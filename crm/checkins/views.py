@@ -19,6 +19,7 @@ from crm.checkins.checking import (
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.htmx import redirect_after_post, render_page, wants_json
+from crm.params import int_arg
 
 bp = Blueprint("checkins", __name__)
 
@@ -112,7 +113,7 @@ def _day_arg() -> date:
 @bp.get("/check-ins")
 def index():
     """A person's day of check-ins with flags: one's own, or (managers) a person they lead."""
-    person_id = request.args.get("person", type=int) or current_user.id
+    person_id = int_arg(request.args, "person") or current_user.id
     person = access.check_in_person_or_404(current_user, person_id)
     day = _day_arg()
     start = clock.from_local(datetime.combine(day, time()))

@@ -11,9 +11,12 @@ from crm.accounts.models import User
 from crm.clock import utcnow
 from crm.customers.models import Customer, Tag, Tier, customer_tags
 from crm.customers.search import apply_search
+from crm.params import int_arg
 from crm.routing.fit import fit_at_least
 
 TAB_LABELS = {"mine": _l("Mine"), "team": _l("Team"), "pool": _l("Pool"), "all": _l("All")}
+# "Silent for N days" beyond a century means nothing; more would overflow a date.
+MAX_SILENT_DAYS = 36500
 FILTER_FIELDS = ("q", "tier", "industry", "region", "size_band", "tag", "owner_id",
                  "silent_days", "expiring", "fit_min", "sort")
 SORTS = ("", "fit")  # newest first, or best fit first (crm.routing.fit)
@@ -39,19 +42,16 @@ class ListParams:
         tabs = access.list_tabs(user)
         tab = args.get("tab") if args.get("tab") in tabs else tabs[0]
 
-        def number(name):
-            value = (args.get(name) or "").strip()
-            return int(value) if value.isdecimal() and value.isascii() else None
-
         return cls(tab=tab, q=(args.get("q") or "").strip()[:100],
                    tier=args.get("tier") if args.get("tier") in set(Tier) else "",
                    industry=(args.get("industry") or "").strip()[:60],
                    region=(args.get("region") or "").strip()[:60],
                    size_band=(args.get("size_band") or "").strip()[:20],
                    tag=(args.get("tag") or "").strip()[:40],
-                   owner_id=number("owner_id"), silent_days=number("silent_days"),
+                   owner_id=int_arg(args, "owner_id"),
+                   silent_days=int_arg(args, "silent_days", maximum=MAX_SILENT_DAYS),
                    expiring=args.get("expiring") == "1",
-                   fit_min=min(number("fit_min"), 100) if number("fit_min") else None,
+                   fit_min=int_arg(args, "fit_min", maximum=100) or None,
                    sort=args.get("sort") if args.get("sort") in SORTS else "")
 
     def as_args(self) -> dict:

@@ -112,6 +112,10 @@ class Customer(db.Model):
     tier: Mapped[Tier] = mapped_column(enum_column(Tier, name="customer_tier"),
                                        default=Tier.GENERAL, index=True)
     recording_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Data rights (crm.privacy): consent to recording withdrawn (no one plays or reviews the
+    # customer's recordings after it), and erased (anonymised for good).
+    consent_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -265,8 +265,13 @@ def show_section(customer_id: int, section: str):
     customer = access.customer_or_404(current_user, customer_id)
     if section not in SECTION_FORMS:
         abort(404)
-    return render_page("customers/show.html", "customers/_section.html", section=section,
-                       **_card_context(customer))
+    context = _card_context(customer)
+    response = render_page("customers/show.html", "customers/_section.html", section=section,
+                           **context)
+    if section == "contact" and context["show_contact_details"]:
+        record(AuditAction.VIEW_CONTACT, current_user.id, customer.id)
+        db.session.commit()
+    return response
 
 
 @bp.get("/<int:customer_id>/sections/<section>/edit")

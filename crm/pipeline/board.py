@@ -11,6 +11,7 @@ from crm import access
 from crm.accounts.models import Team, User
 from crm.extensions import db
 from crm.followups.models import FollowUp
+from crm.params import int_arg
 from crm.pipeline.contact import latest_follow_ups
 from crm.pipeline.deals import GRADE_WEIGHTS
 from crm.pipeline.models import BOARD_STAGES, Deal, Grade, Stage
@@ -29,13 +30,9 @@ class BoardFilters:
 
     @classmethod
     def from_args(cls, args) -> "BoardFilters":
-        def number(name):
-            value = args.get(name, "")
-            return int(value) if value.isdigit() else None
-
         grade = args.get("grade")
         stage = args.get("stage")
-        return cls(owner_id=number("owner"), team_id=number("team"),
+        return cls(owner_id=int_arg(args, "owner"), team_id=int_arg(args, "team"),
                    grade=Grade(grade) if grade in set(Grade) else None,
                    stage=Stage(stage) if stage in set(Stage) else Stage.INQUIRY)
 

@@ -13,6 +13,7 @@ from crm.clock import utcnow
 from crm.extensions import db
 from crm.htmx import is_fragment_request, redirect_after_post, render_page
 from crm.navigation import safe_next_url
+from crm.params import int_arg
 from crm.pipeline import board as board_module
 from crm.pipeline.contact import latest_follow_ups
 from crm.pipeline.deals import create_deal, move_deal, review_deal, update_deal
@@ -222,8 +223,7 @@ def index():
 # The review sheet ------------------------------------------------------------------------
 
 def _number(name: str) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdecimal() and value.isascii() else None
+    return int_arg(request.args, name)
 
 
 def _sheet_rep() -> User:

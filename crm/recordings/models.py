@@ -16,11 +16,15 @@ class RecordingStatus(enum.StrEnum):
     PROCESSING = "processing"
     READY = "ready"
     FAILED = "failed"
+    # The audio was deleted (erasure, withdrawn consent, retention); the row stays so that
+    # its reviews' scores keep their place. Its hashes are blank.
+    DELETED = "deleted"
 
 
 STATUS_LABELS = {RecordingStatus.PROCESSING: _l("Processing"),
                  RecordingStatus.READY: _l("Ready"),
-                 RecordingStatus.FAILED: _l("Could not be processed")}
+                 RecordingStatus.FAILED: _l("Could not be processed"),
+                 RecordingStatus.DELETED: _l("Audio deleted")}
 
 
 class Recording(db.Model):

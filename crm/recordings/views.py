@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from crm import access
+from crm.audit.log import record
+from crm.audit.models import AuditAction
 from crm.errors import render_error
 from crm.extensions import db
 from crm.followups.models import FollowUp
@@ -145,13 +147,35 @@ def audio(recording_id: int):
     recording = access.recording_or_404(current_user, recording_id)
     if recording.status != RecordingStatus.READY:
         abort(404)
-    return _send_audio(recording.playable_sha256, "audio/mp4", f"recording-{recording.id}.m4a")
+    response = _send_audio(recording.playable_sha256, "audio/mp4",
+                           f"recording-{recording.id}.m4a")
+    if _starts_playing():
+        _audit(AuditAction.PLAY, recording)
+    return response
+
+
+def _starts_playing() -> bool:
+    """The player asks for many ranges while it plays and seeks: one event for the request
+    that starts at the beginning (or asks for the whole file)."""
+    ranges = request.range
+    return ranges is None or any(start == 0 for start, _end in ranges.ranges)
+
+
+def _audit(action: AuditAction, recording: Recording) -> None:
+    record(action, current_user.id, recording.follow_up.customer_id,
+           recording=recording.id)
+    db.session.commit()
 
 
 @bp.get("/recordings/<int:recording_id>/original")
 def original(recording_id: int):
     """The file exactly as it was uploaded (kept even when it could not be processed)."""
     recording = access.recording_or_404(current_user, recording_id)
+    if recording.status == RecordingStatus.DELETED:
+        abort(404)
     extension = EXTENSIONS.get(recording.original_type, "bin")
-    return _send_audio(recording.original_sha256, recording.original_type,
-                       f"recording-{recording.id}-original.{extension}", as_attachment=True)
+    response = _send_audio(recording.original_sha256, recording.original_type,
+                           f"recording-{recording.id}-original.{extension}", as_attachment=True)
+    if _starts_playing():
+        _audit(AuditAction.DOWNLOAD, recording)
+    return response

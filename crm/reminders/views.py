@@ -17,6 +17,7 @@ from crm.htmx import redirect_after_post, render_page
 from crm.navigation import safe_next_url
 from crm.notifications.models import NOTIFICATION_LABELS, Notification, NotificationKind
 from crm.pagination import keyset_page
+from crm.params import int_arg
 from crm.reminders import preferences as prefs
 from crm.reminders import texts
 from crm.reminders.forms import PreferencesForm, SnoozeForm, TaskForm
@@ -170,8 +171,8 @@ def _load_people(tasks: list[Task]) -> None:
 @bp.get("/tasks/new")
 def new_task():
     form = _task_form(due_on=clock.local_today(),
-                      customer_id=request.args.get("customer_id", type=int),
-                      deal_id=request.args.get("deal_id", type=int))
+                      customer_id=int_arg(request.args, "customer_id"),
+                      deal_id=int_arg(request.args, "deal_id"))
     customer, deal = _subject(form)
     return render_page("reminders/task_new.html", form=form, customer=customer, deal=deal)
 

@@ -17,6 +17,7 @@ from crm.followups.models import KIND_LABELS
 from crm.htmx import form_error_status, is_fragment_request, redirect_after_post, render_page
 from crm.notifications import inbox
 from crm.notifications.models import NOTIFICATION_LABELS, NotificationKind
+from crm.params import int_arg
 from crm.reviews import reviewing, trends, worklist
 from crm.reviews.charts import score_chart
 from crm.reviews.forms import (
@@ -65,7 +66,7 @@ def index():
                                      own_only=not access.reads_every_review(current_user))
         return render_page("reviews/mine.html", "reviews/_review_rows.html", page=page,
                            notifications=inbox.unread(current_user.id, kinds=REVIEW_KINDS))
-    rep_id = request.args.get("rep", type=int)
+    rep_id = int_arg(request.args, "rep")
     kind = request.args.get("kind") or None
     page = worklist.unreviewed(current_user, rep_id=rep_id, kind=kind, after=after)
     if is_fragment_request():

@@ -6,19 +6,13 @@ from datetime import datetime
 from sqlalchemy import Select, select
 
 from crm.accounts.models import Team, User
+from crm.params import int_arg
 from crm.voice.models import RUNNING, Feedback, FeedbackKind, FeedbackStatus
 
 
 def _enum_or_none(enum_cls, raw):
     try:
         return enum_cls(raw) if raw else None
-    except ValueError:
-        return None
-
-
-def _int_or_none(raw):
-    try:
-        return int(raw) if raw not in (None, "") else None
     except ValueError:
         return None
 
@@ -36,8 +30,8 @@ class FeedbackFilters:
         return cls(kind=_enum_or_none(FeedbackKind, args.get("kind")),
                    status=_enum_or_none(FeedbackStatus, args.get("status")),
                    overdue=args.get("overdue") == "1",
-                   assignee_id=_int_or_none(args.get("assignee")),
-                   team_id=_int_or_none(args.get("team")))
+                   assignee_id=int_arg(args, "assignee"),
+                   team_id=int_arg(args, "team"))
 
     def apply(self, query: Select, now: datetime, team: Team | None) -> Select:
         if self.kind:

@@ -34,6 +34,7 @@ from crm.extensions import db
 from crm.forms import choices
 from crm.htmx import render_page
 from crm.pagination import keyset_page
+from crm.params import int_arg
 from crm.saving import save_form, saved_and_go
 from crm.voice import care
 from crm.voice.deadlines import clock_parts
@@ -139,10 +140,11 @@ def new_feedback(customer_id: int):
 
 def _survey_of(customer, raw) -> Survey | None:
     """An answered survey of this customer that the user may see, by the id a form carried."""
-    if not (raw or "").isdigit():
+    survey_id = int_arg({"id": raw}, "id")
+    if survey_id is None:
         return None
     return db.session.scalars(access.surveys_scope(current_user).where(
-        Survey.id == int(raw), Survey.customer_id == customer.id,
+        Survey.id == survey_id, Survey.customer_id == customer.id,
         Survey.answered_at.is_not(None))).first()
 
 
@@ -372,8 +374,7 @@ def satisfaction_view():
 def _care_scope():
     teams = {t.id: t for t in db.session.scalars(access.teams_scope(current_user)
                                                  .order_by(Team.path))}
-    team_id = request.args.get("team", "")
-    team = teams.get(int(team_id)) if team_id.isdigit() else None
+    team = teams.get(int_arg(request.args, "team"))
     customers = care.narrow_to(access.care_customers(current_user), team=team)
     return customers, teams, team
 

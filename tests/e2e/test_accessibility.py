@@ -260,6 +260,10 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
     check.sign_in(world.admin.email)
     check.visit("admin-users", "/admin/users")
     check.visit("lead-form", _lead_form_url(app, world))
+    check.visit("data-requests", "/admin/data-requests")
+    check.visit("data-request-new", "/admin/data-requests/new")
+    check.visit("audit-trail", "/admin/audit")
+    check.visit("retention", "/admin/retention")
 
     assert len(check.checked) >= 12
     assert check.errors == [], check.errors
