@@ -33,7 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 # Every area's models, so that the metadata (and Alembic's autogenerate) sees all tables.
 MODEL_MODULES = ("crm.accounts.models", "crm.customers.models", "crm.audit.models",
                  "crm.followups.models", "crm.recordings.models", "crm.pipeline.models",
-                 "crm.reviews.models", "crm.notifications.models")
+                 "crm.reviews.models", "crm.notifications.models", "crm.system.models")
 
 
 def _init_extensions(app: Flask) -> None:
