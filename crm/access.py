@@ -537,3 +537,18 @@ def get_visible_or_404(scope: Select, model, object_id: int):
     if obj is None:
         abort(404)
     return obj
+
+
+# --- reliability (issue 14) ---
+
+def may_retry_recording(user: User, recording) -> bool:
+    """Those who may add a recording to the follow-up may have a failed one processed again."""
+    return may_edit_customer(user, recording.follow_up.customer)
+
+
+def recording_to_retry_or_404(user: User, recording_id: int):
+    """A recording the user may hear (else 404) and have processed again (else 403)."""
+    recording = recording_or_404(user, recording_id)
+    if not may_retry_recording(user, recording):
+        abort(403)
+    return recording

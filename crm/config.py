@@ -86,6 +86,15 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MAX_FORM_BYTES") or 2 * 1024 * 1024),
         # A recording may be far larger than a form: an hour of a call recorder's WAV.
         "RECORDING_MAX_BYTES": int(float(os.environ.get("RECORDING_MAX_MB") or 200) * 1024 * 1024),
+        # Recordings: a job lost with its worker is tried again within this many seconds; after
+        # this many attempts the recording is marked failed; longer audio is refused.
+        "RECORDING_RETRY_AFTER_SECONDS": int(os.environ.get("RECORDING_RETRY_AFTER_SECONDS")
+                                             or 300),
+        "RECORDING_MAX_ATTEMPTS": int(os.environ.get("RECORDING_MAX_ATTEMPTS") or 3),
+        "RECORDING_MAX_MINUTES": float(os.environ.get("RECORDING_MAX_MINUTES") or 180),
+        # Nightly backups (off unless a folder is given), and how many to keep there.
+        "BACKUP_FOLDER": os.environ.get("BACKUP_FOLDER") or "",
+        "BACKUP_KEEP": int(os.environ.get("BACKUP_KEEP") or 7),
         "LOGIN_SLOWDOWN_AFTER": 3,
         "LOGIN_LOCKOUT_AFTER": 6,
         "LOGIN_LOCKOUT_MINUTES": 15,
