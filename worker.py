@@ -6,10 +6,14 @@
 import argparse
 import logging
 import os
+import signal
+import time
+
+from redis.exceptions import RedisError
 
 from crm import create_app
 from crm.cron import run_cron
-from crm.queue import GENERAL_QUEUES, MEDIA_QUEUE, make_worker
+from crm.queue import GENERAL_QUEUES, MEDIA_QUEUE, die_with_parent, make_worker
 
 
 def main(argv=None) -> None:
@@ -30,8 +34,34 @@ def main(argv=None) -> None:
             run_cron()
         return
     queues = args.queues or ([MEDIA_QUEUE] if args.media else list(GENERAL_QUEUES))
-    worker = make_worker(app, queues=queues)
-    worker.work(with_scheduler=True, burst=args.burst, logging_level=level)
+    # Whatever the worker forks (a work horse per job, RQ's scheduler) dies with it.
+    os.register_at_fork(after_in_child=die_with_parent)
+    # Delayed jobs are moved onto their queues by the general workers' scheduler.
+    serve(app, queues, with_scheduler=not args.media or bool(args.queues), burst=args.burst,
+          level=level)
+
+
+def serve(app, queues, *, with_scheduler: bool, burst: bool, level: str) -> None:
+    """Work until asked to stop. RQ rides out most Redis errors itself; one that escapes
+    (Redis gone while the worker registers or tears down) starts a fresh worker after a
+    growing pause instead of ending the process."""
+    log = logging.getLogger("worker")
+    pause = 1.0
+    while True:
+        worker = None
+        try:
+            worker = make_worker(app, queues=queues)  # asks Redis for its own address
+            worker.work(with_scheduler=with_scheduler, burst=burst, logging_level=level)
+            return
+        except RedisError as error:
+            if burst or getattr(worker, "_stop_requested", False):
+                raise
+            log.warning("worker: Redis error (%s); starting again in %.0f s", error, pause)
+        # No job runs now: a stop request during the pause may simply end the process.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        time.sleep(pause)
+        pause = min(pause * 2, 30.0)
 
 
 if __name__ == "__main__":

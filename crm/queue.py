@@ -102,9 +102,10 @@ def job_monitoring_interval(retry_after: float) -> int:
     return int(max(1, min(30, retry_after // 6)))
 
 
-def _die_with_parent() -> None:
-    """In a work horse: the kernel kills it when its worker dies, even by SIGKILL, so a
-    transcode never outlives its worker as an orphan (the job is retried instead)."""
+def die_with_parent() -> None:
+    """In a worker's child (its work horse, RQ's scheduler): the kernel kills it when the
+    worker dies, even by SIGKILL, so a transcode never outlives its worker as an orphan (the
+    job is retried instead). `worker.py` runs it after every fork."""
     import ctypes
     import signal
     import sys
@@ -172,7 +173,6 @@ class _AppContextMixin:
         # The forked horse must not reuse the parent's database sockets.
         from crm.extensions import db
 
-        _die_with_parent()
         with self.flask_app.app_context():
             db.engine.dispose(close=False)
         _connect.cache_clear()
