@@ -42,21 +42,27 @@ def main(argv=None) -> None:
 
 
 def serve(app, queues, *, with_scheduler: bool, burst: bool, level: str) -> None:
-    """Work until asked to stop. RQ rides out most Redis errors itself; one that escapes
-    (Redis gone while the worker registers or tears down) starts a fresh worker after a
-    growing pause instead of ending the process."""
+    """Work until asked to stop. RQ rides out most Redis errors itself, but quits on one it
+    meets elsewhere (Redis gone while a job finishes, while registering or tearing down);
+    then a fresh worker starts after a growing pause instead of the process ending."""
     log = logging.getLogger("worker")
     pause = 1.0
     while True:
         worker = None
+        began = time.monotonic()
         try:
             worker = make_worker(app, queues=queues)  # asks Redis for its own address
             worker.work(with_scheduler=with_scheduler, burst=burst, logging_level=level)
-            return
+            if burst or worker._stop_requested:
+                return
+            reason = "stopped on an error (see above)"
         except RedisError as error:
             if burst or getattr(worker, "_stop_requested", False):
                 raise
-            log.warning("worker: Redis error (%s); starting again in %.0f s", error, pause)
+            reason = f"Redis error ({error})"
+        if time.monotonic() - began > 60:
+            pause = 1.0  # it had been working: this is a new fault, not the same one
+        log.warning("worker: %s; starting again in %.0f s", reason, pause)
         # No job runs now: a stop request during the pause may simply end the process.
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)

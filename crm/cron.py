@@ -48,6 +48,8 @@ PERIODIC_JOBS = [
     ("crm.backup.nightly_backup", "30 19 * * *", "default"),
 ]
 RUNNER = "crm.cron.run_periodic"
+# Longer than any sweep takes; the nightly backup of a large store needs more than RQ's 3 min.
+PERIODIC_TIMEOUT_SECONDS = 2 * 3600
 
 
 def _import(path: str):
@@ -121,7 +123,8 @@ def build_scheduler(connection) -> CronScheduler:
     runner = _import(RUNNER)
     for path, expression, queue in PERIODIC_JOBS:
         _import(path)  # fail at start, not at 3 a.m., on a wrong path
-        scheduler.register(runner, queue_name=queue, args=(path,), cron=expression, name=path)
+        scheduler.register(runner, queue_name=queue, args=(path,), cron=expression, name=path,
+                           job_timeout=PERIODIC_TIMEOUT_SECONDS)
     return scheduler
 
 
@@ -193,7 +196,7 @@ def _catch_up() -> None:
         return
     for path, queue in missed:
         log.info("cron: %s was due while no cron process led; running it now", path)
-        get_queue(queue).enqueue(RUNNER, path)
+        get_queue(queue).enqueue(RUNNER, path, job_timeout=PERIODIC_TIMEOUT_SECONDS)
 
 
 def _sleep_unless(stop, seconds: float) -> None:

@@ -9,8 +9,15 @@ from pathlib import Path
 import pytest
 from rq.cron import CronScheduler
 
-from crm.cron import (LEASE_KEY, PERIODIC_JOBS, RUNNER, STANDBY_POLL_SECONDS, Lease, _import,
-                      build_scheduler)
+from crm.cron import (
+    LEASE_KEY,
+    PERIODIC_JOBS,
+    RUNNER,
+    STANDBY_POLL_SECONDS,
+    Lease,
+    _import,
+    build_scheduler,
+)
 from crm.queue import get_redis
 from tests.conftest import wait_until
 

@@ -14,8 +14,7 @@ from crm.audit.models import AuditAction, AuditEvent
 from crm.clock import utcnow
 from crm.customers.importing import MAX_BYTES, MAX_ROWS, PREVIEW_TTL_SECONDS
 from crm.customers.listing import ListParams, customer_query
-from crm.customers.models import (Customer, ImportPreview, OwnershipChange, OwnershipEvent,
-                                  Tier)
+from crm.customers.models import Customer, ImportPreview, OwnershipChange, OwnershipEvent, Tier
 from crm.extensions import db
 from crm.queue import get_redis
 from tests.conftest import count_queries

@@ -527,7 +527,8 @@ from crm.followups.models import FollowUp, FollowUpKind
 from crm.recordings.attaching import attach_recording
 from crm.storage import audio_store
 
-customer_id, author_id, log_path, scratch = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+customer_id, author_id = int(sys.argv[1]), int(sys.argv[2])
+log_path, scratch = sys.argv[3], sys.argv[4]
 app = create_app()
 with app.app_context(), open(log_path, "a") as log:
     n = 0

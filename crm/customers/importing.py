@@ -565,7 +565,7 @@ def owner_load_warning(owner: User | None, count: int) -> int | None:
     return limit if holding_count(owner.id) + count > limit else None
 
 
-# The preview, kept in the database ----------------------------------------------------------------------
+# The preview, kept in the database -------------------------------------------------------
 
 @dataclass
 class Preview:

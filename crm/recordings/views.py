@@ -22,8 +22,8 @@ from crm.recordings.attaching import (
 from crm.recordings.forms import RecordingForm, max_recording_mb
 from crm.recordings.models import STATUS_LABELS, Recording, RecordingStatus
 from crm.recordings.processing import failure_reason
-from crm.saving import run_change
 from crm.recordings.sniffing import EXTENSIONS, HEADER_BYTES, sniff_audio
+from crm.saving import run_change
 from crm.storage import audio_store
 from crm.uploads import stream_uploads_into
 
