@@ -1,7 +1,11 @@
 """The Redis connection, the queues, and the one way to enqueue work: after the commit."""
 
+import ctypes
 import logging
 import os
+import signal
+import sys
+import time
 from functools import cache
 
 from flask import current_app
@@ -106,10 +110,6 @@ def die_with_parent() -> None:
     """In a worker's child (its work horse, RQ's scheduler): the kernel kills it when the
     worker dies, even by SIGKILL, so a transcode never outlives its worker as an orphan (the
     job is retried instead). `worker.py` runs it after every fork."""
-    import ctypes
-    import signal
-    import sys
-
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -124,16 +124,13 @@ class _AppContextMixin:
     _last_recovery = None
 
     def recover(self) -> None:
-        import time
-
+        from crm.extensions import db
         from crm.recordings.processing import recover_recordings
 
         now = time.monotonic()
         if self._last_recovery is not None and now - self._last_recovery < self.recovery_interval:
             return
         self._last_recovery = now
-        from crm.extensions import db
-
         with self.flask_app.app_context():
             try:
                 # One worker at a time: two sweeps racing would queue an attempt twice.
@@ -160,8 +157,6 @@ class _AppContextMixin:
     def should_run_maintenance_tasks(self):
         if super().should_run_maintenance_tasks:
             return True
-        import time
-
         return (self._last_recovery is None
                 or time.monotonic() - self._last_recovery >= self.recovery_interval)
 
