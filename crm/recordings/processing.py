@@ -203,8 +203,8 @@ def _job_alive(queue, job_key: str, now: datetime, retry_after: float) -> bool:
 
 def stale_after(retry_after: float) -> float:
     """A running job silent this long lost its worker: half the retry setting, and at least
-    three of the worker's heartbeats (see `crm.queue.job_monitoring_interval`)."""
-    return max(retry_after / 2, 3 * job_monitoring_interval(retry_after))
+    four of the worker's heartbeats (see `crm.queue.job_monitoring_interval`)."""
+    return max(retry_after / 2, 4 * job_monitoring_interval(retry_after))
 
 
 def recover_recordings(now: datetime | None = None) -> dict[str, int]:
@@ -237,9 +237,13 @@ def recover_recordings(now: datetime | None = None) -> dict[str, int]:
                 retry_after):
             continue  # an attempt begun a moment ago
         if attempts >= max_attempts:
+            log.warning("recording %s: no attempt of %d finished; marked failed", recording_id,
+                        attempts)
             give_up(recording_id, attempts)
             counts["failed"] += 1
             continue
+        log.info("recording %s: no live job for attempt %d; queued again", recording_id,
+                 attempts + 1)
         enqueue_processing(recording_id, attempts)
         counts["queued"] += 1
     if rows:
