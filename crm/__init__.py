@@ -47,6 +47,7 @@ MODEL_MODULES = (
     "crm.reminders.models",
     "crm.voice.models",
     "crm.privacy.models",
+    "crm.system.models",
 )
 
 

@@ -1019,3 +1019,18 @@ def _with_consent(query: Select) -> Select:
 def may_need_two_factor(user: User) -> bool:
     """Whom the administrator's "two-factor for managers and admins" setting covers."""
     return leads_teams(user) or may_administer(user)
+
+
+# --- reliability (issue 14) ---
+
+def may_retry_recording(user: User, recording) -> bool:
+    """Those who may add a recording to the follow-up may have a failed one processed again."""
+    return may_edit_customer(user, recording.follow_up.customer)
+
+
+def recording_to_retry_or_404(user: User, recording_id: int):
+    """A recording the user may hear (else 404) and have processed again (else 403)."""
+    recording = recording_or_404(user, recording_id)
+    if not may_retry_recording(user, recording):
+        abort(403)
+    return recording

@@ -85,3 +85,31 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Demo accounts (password {DEMO_PASSWORD}):")
         for email, _name, role, _team in DEMO_ACCOUNTS:
             click.echo(f"  {role.value:8} {email}")
+
+    backup_group = AppGroup("backup", help="Backups taken while the app runs, and restoring one.")
+    app.cli.add_command(backup_group)
+
+    @backup_group.command("create")
+    @click.argument("dest", type=click.Path(file_okay=False))
+    def backup_create_command(dest):
+        """Write a consistent snapshot (database, upload store, secret key) into DEST."""
+        from crm.backup import BackupError, create_backup
+
+        try:
+            snapshot = create_backup(dest)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Backup written to {snapshot}")
+
+    @backup_group.command("restore")
+    @click.argument("src", type=click.Path(exists=True, file_okay=False))
+    def backup_restore_command(src):
+        """Restore SRC (a snapshot, or a backup folder: its newest) into an empty instance."""
+        from crm.backup import BackupError, restore_backup
+
+        try:
+            restored = restore_backup(src)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from error
+        click.echo(f"Restored {restored['snapshot']} (taken {restored['created_at']}), "
+                   f"{restored['files']} stored files.")

@@ -104,6 +104,15 @@ def from_environment() -> dict:
         "LOGIN_WINDOW_MINUTES": 15,
         "LOGIN_PAIR_LIMIT": 5,
         "LOGIN_ADDRESS_LIMIT": int(os.environ.get("LOGIN_ADDRESS_LIMIT") or 50),
+        # Recordings: a job lost with its worker is tried again within this many seconds; after
+        # this many attempts the recording is marked failed; longer audio is refused.
+        "RECORDING_RETRY_AFTER_SECONDS": int(os.environ.get("RECORDING_RETRY_AFTER_SECONDS")
+                                             or 300),
+        "RECORDING_MAX_ATTEMPTS": int(os.environ.get("RECORDING_MAX_ATTEMPTS") or 3),
+        "RECORDING_MAX_MINUTES": float(os.environ.get("RECORDING_MAX_MINUTES") or 180),
+        # Nightly backups (off unless a folder is given), and how many to keep there.
+        "BACKUP_FOLDER": os.environ.get("BACKUP_FOLDER") or "",
+        "BACKUP_KEEP": int(os.environ.get("BACKUP_KEEP") or 7),
         "SESSION_IDLE_DAYS": 1,
         # How long the download link of a customer's data (crm.privacy) works.
         "DATA_EXPORT_LINK_HOURS": float(os.environ.get("DATA_EXPORT_LINK_HOURS") or 24),

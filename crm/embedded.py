@@ -1,5 +1,9 @@
-"""`make run`: one supervising process owns the embedded Redis, the worker, the cron process
-and the web server, and stops all of them when it stops or when any of them dies."""
+"""`make run`: one supervising process owns the embedded Redis, the workers (general and
+media), the cron process and the web server. A child that dies is started again after a
+growing pause; only a child that keeps dying (MAX_CRASHES within CRASH_WINDOW seconds) stops
+everything, with a message that names it. Ctrl-C stops all of them; a killed supervisor
+leaves nothing behind (the kernel stops its children, and a worker's job process dies with
+its worker)."""
 
 import ctypes
 import os
@@ -19,14 +23,37 @@ from crm.access_log import ACCESS_LOG_FORMAT
 
 PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 10
+MAX_CRASHES = 5
+CRASH_WINDOW = 60.0
+# A worker asked to stop (SIGTERM) finishes its job first, which may be a long transcode;
+# when the supervisor is gone nobody would wait for it, so workers are killed outright then
+# (their job processes die with them, and the job is retried by the next worker).
+KILLED_WITH_SUPERVISOR = {"worker": signal.SIGKILL, "media": signal.SIGKILL}
 
 
-def _die_with_parent_of(parent_pid: int):
-    """A pre-exec hook: the kernel sends the child SIGTERM when the supervisor dies."""
+class RestartPolicy:
+    """When to start a dead child again: after 1, 2, 4… seconds (at most 30), and never
+    once it died `max_crashes` times within `window` seconds."""
+
+    def __init__(self, max_crashes: int = MAX_CRASHES, window: float = CRASH_WINDOW):
+        self.max_crashes, self.window = max_crashes, window
+        self.crashes: dict[str, list[float]] = {}
+
+    def crashed(self, name: str, at: float) -> float | None:
+        """Note a crash; the pause before restarting, or None to give up."""
+        recent = [t for t in self.crashes.get(name, []) if at - t < self.window] + [at]
+        self.crashes[name] = recent
+        if len(recent) >= self.max_crashes:
+            return None
+        return float(min(30, 2 ** (len(recent) - 1)))
+
+
+def _die_with_parent_of(parent_pid: int, signum: int = signal.SIGTERM):
+    """A pre-exec hook: the kernel sends the child `signum` when the supervisor dies."""
 
     def hook() -> None:
         if sys.platform.startswith("linux"):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signum)
         if os.getppid() != parent_pid:  # the supervisor died before prctl took effect
             os._exit(1)
 
@@ -96,17 +123,22 @@ class Supervisor:
     def __init__(self, host: str, port: int, instance: Path):
         self.host, self.port, self.instance = host, port, instance
         self.children: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, tuple[list[str], dict | None]] = {}
+        self.restarts: dict[str, float] = {}  # name -> when to start it again
+        self.policy = RestartPolicy()
         self.stopping = False
 
     # Processes ---------------------------------------------------------------------------
 
     def spawn(self, name: str, argv: list[str], env: dict | None = None) -> subprocess.Popen:
         # Own process group: Ctrl-C reaches only the supervisor, which stops children in order.
+        signum = KILLED_WITH_SUPERVISOR.get(name, signal.SIGTERM)
         process = subprocess.Popen(argv, env=env or os.environ.copy(),
                                    cwd=config_module.PROJECT_ROOT,
-                                   preexec_fn=_die_with_parent_of(os.getpid()),
+                                   preexec_fn=_die_with_parent_of(os.getpid(), signum),
                                    process_group=0)
         self.children[name] = process
+        self.commands[name] = (argv, env)
         return process
 
     def start_redis(self) -> None:
@@ -136,6 +168,7 @@ class Supervisor:
         # errors only, and the access log in the instance folder.
         env = {**os.environ, "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
         self.spawn("worker", [python, "worker.py"], env=env)
+        self.spawn("media", [python, "worker.py", "--media"], env=env)
         self.spawn("cron", [python, "worker.py", "--cron"], env=env)
         self.spawn("web", [python, "-m", "gunicorn", "app:app",
                            "--bind", f"{self.host}:{self.port}",
@@ -168,7 +201,7 @@ class Supervisor:
     def stop(self) -> None:
         """Stop the web server, the cron process and the worker, then Redis last."""
         self.stopping = True
-        for name in ("web", "cron", "worker", "redis"):
+        for name in ("web", "cron", "worker", "media", "redis"):
             process = self.children.get(name)
             if process is None or process.poll() is not None:
                 continue
@@ -186,15 +219,50 @@ class Supervisor:
                     process.wait()
 
     def watch(self) -> int:
-        """Block until a signal asks us to stop or a child dies; returns the exit code."""
+        """Block until a signal asks us to stop or a child keeps crashing; returns the exit
+        code. A child that exits is started again after a pause."""
         while not self.stopping:
-            for name, process in self.children.items():
-                if process.poll() is not None:
-                    print(f"\nThe {name} process exited ({process.returncode}); stopping the rest.",
+            now = time.monotonic()
+            for name, process in list(self.children.items()):
+                if name in self.restarts or process.poll() is None:
+                    continue
+                pause = self.policy.crashed(name, now)
+                why = _exit_reason(process.returncode)
+                if pause is None:
+                    print(f"\nThe {name} process {why}, {self.policy.max_crashes} times within "
+                          f"{self.policy.window:.0f} s; stopping the rest.",
                           file=sys.stderr, flush=True)
                     return 1
+                print(f"\nThe {name} process {why}; starting it again in {pause:.0f} s.",
+                      file=sys.stderr, flush=True)
+                self.restarts[name] = now + pause
+            for name, when in list(self.restarts.items()):
+                if now >= when and not self.stopping:
+                    del self.restarts[name]
+                    self.restart(name)
             time.sleep(0.5)
         return 0
+
+    def restart(self, name: str) -> None:
+        try:
+            if name == "redis":
+                self.children["redis"] = self.redis.start()
+            else:
+                argv, env = self.commands[name]
+                self.spawn(name, argv, env)
+        except (OSError, SystemExit) as error:
+            print(f"\nThe {name} process could not be started again: {error}",
+                  file=sys.stderr, flush=True)
+            # Counted as another crash on the next round.
+
+
+def _exit_reason(code: int) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
 
 
 def _print_banner(host: str, port: int) -> None:

@@ -1,7 +1,11 @@
 """The Redis connection, the queues, and the one way to enqueue work: after the commit."""
 
+import ctypes
 import logging
 import os
+import signal
+import sys
+import time
 from functools import cache
 
 from flask import current_app
@@ -11,7 +15,16 @@ from rq import Queue, SimpleWorker, Worker
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-QUEUE_NAMES = ("default", "reports")
+# Media work (transcoding) has its own queue and its own worker, so reminders, reports and
+# sweeps never wait behind a long transcode.
+MEDIA_QUEUE = "media"
+QUEUE_NAMES = ("default", "reports", MEDIA_QUEUE)
+# What `python worker.py` serves unless told otherwise; `--media` serves MEDIA_QUEUE.
+GENERAL_QUEUES = ("default", "reports")
+# Workers report every this many seconds at most (RQ's default is minutes when idle), so the
+# System page drops a dead one within two minutes.
+WORKER_TTL_SECONDS = 60
+PR_SET_PDEATHSIG = 1
 _PENDING_KEY = "crm_pending_jobs"
 _COMMITTED_KEY = "crm_committed_transactions"
 log = logging.getLogger(__name__)
@@ -87,10 +100,65 @@ def _settle_pending(session: Session, transaction) -> None:
             log.exception("could not enqueue %s after commit", func_path)
 
 
+def job_monitoring_interval(retry_after: float) -> int:
+    """How often a busy worker reports its job alive: often enough that a job silent for
+    half the retry setting is surely lost (RQ's default is 30 s)."""
+    return int(max(1, min(30, retry_after // 6)))
+
+
+def die_with_parent() -> None:
+    """In a worker's child (its work horse, RQ's scheduler): the kernel kills it when the
+    worker dies, even by SIGKILL, so a transcode never outlives its worker as an orphan (the
+    job is retried instead). `worker.py` runs it after every fork."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 class _AppContextMixin:
     """Run each job inside an app context of the app built once before forking."""
 
     flask_app = None
+    # Between jobs a worker also recovers lost recording jobs (see recover_recordings), at
+    # most this often; and always once at start.
+    recovery_interval = 60.0
+    _last_recovery = None
+
+    def recover(self) -> None:
+        from crm.extensions import db
+        from crm.recordings.processing import recover_recordings
+
+        now = time.monotonic()
+        if self._last_recovery is not None and now - self._last_recovery < self.recovery_interval:
+            return
+        self._last_recovery = now
+        with self.flask_app.app_context():
+            try:
+                # One worker at a time: two sweeps racing would queue an attempt twice.
+                if self.connection.set("crm:recordings:recovery", self.name, nx=True,
+                                       ex=max(5, int(self.recovery_interval))):
+                    recover_recordings()
+                    db.session.commit()
+            except Exception:  # noqa: BLE001 - the worker must keep working; said in the log
+                db.session.rollback()
+                log.exception("recovering recordings failed; trying again later")
+            finally:
+                db.session.remove()
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        self.recover()
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # Wake up for the recovery while idle, not only when a job arrives.
+        return max(1, min(self.worker_ttl - 15, int(self.recovery_interval)))
+
+    @property
+    def should_run_maintenance_tasks(self):
+        if super().should_run_maintenance_tasks:
+            return True
+        return (self._last_recovery is None
+                or time.monotonic() - self._last_recovery >= self.recovery_interval)
 
     def perform_job(self, job, queue):
         with self.flask_app.app_context():
@@ -118,8 +186,12 @@ def make_worker(app, *, simple: bool = False, queues=QUEUE_NAMES):
     with app.app_context():
         connection = get_redis()
         worker_class = AppSimpleWorker if simple else AppWorker
+        retry_after = app.config["RECORDING_RETRY_AFTER_SECONDS"]
         worker = worker_class([Queue(name, connection=connection) for name in queues],
                               connection=connection,
-                              name=f"{os.uname().nodename}.{os.getpid()}")
+                              name=f"{os.uname().nodename}.{os.getpid()}",
+                              worker_ttl=WORKER_TTL_SECONDS,
+                              job_monitoring_interval=job_monitoring_interval(retry_after))
     worker.flask_app = app
+    worker.recovery_interval = max(1.0, min(60.0, retry_after / 4))
     return worker

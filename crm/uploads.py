@@ -1,15 +1,36 @@
-"""Requests whose file uploads go straight into a file store, hashed on the way in.
+"""Requests whose file uploads go straight into a file store, hashed on the way in, and whose
+bodies are refused (413) as soon as they pass the limit, chunked or not.
 
 Werkzeug's form parser asks the request for a place to write each uploaded file; for the
 routes that opt in, that place is the store's own temporary file, so a large recording is
-written to disk once, chunk by chunk, and never held in memory.
+written to disk once, chunk by chunk, and never held in memory. A body that turns out too
+large mid-way leaves nothing behind: its temporary file is closed (and so removed) when the
+request ends.
 """
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
+from werkzeug.wsgi import LimitedStream
 
 from crm.storage import FileStore
+
+
+class CappedStream(LimitedStream):
+    """A body without Content-Length (chunked), allowed up to `cap` bytes. Werkzeug's own
+    limit stops reading at the cap without a word, which cuts a form short and saves the
+    rest; this one reads one byte further and refuses the request when that byte exists."""
+
+    def __init__(self, stream, cap: int):
+        super().__init__(stream, cap + 1, is_max=True)
+        self.cap = cap
+
+    def readinto(self, b) -> int | None:
+        size = super().readinto(b)
+        if self._pos > self.cap:
+            raise RequestEntityTooLarge()
+        return size
 
 
 class CRMRequest(Request):
@@ -24,7 +45,6 @@ class CRMRequest(Request):
             return args
         return _without_nul(args)
 
-
     @cached_property
     def form(self) -> ImmutableMultiDict:
         """Form fields without NUL characters, for the same reason (a pasted note)."""
@@ -33,12 +53,30 @@ class CRMRequest(Request):
             return form
         return _without_nul(form)
 
+    @cached_property
+    def stream(self):
+        if (self.content_length is None and self.max_content_length is not None
+                and self.environ.get("wsgi.input_terminated") and not self.shallow):
+            return CappedStream(self.environ["wsgi.input"], self.max_content_length)
+        return super().stream
+
     def _get_file_stream(self, total_content_length, content_type, filename=None,
                          content_length=None):
         if self.upload_store is not None:
-            return self.upload_store.incoming()
+            incoming = self.upload_store.incoming()
+            self.__dict__.setdefault("_incoming_files", []).append(incoming)
+            return incoming
         return super()._get_file_stream(total_content_length, content_type, filename,
                                         content_length)
+
+    def close(self) -> None:
+        # Kept files were linked under their hash already; the rest (a body refused
+        # half-way, a file the view turned down) disappear with their temporary name.
+        try:
+            super().close()
+        finally:
+            for incoming in self.__dict__.pop("_incoming_files", []):
+                incoming.close()
 
 
 def _without_nul(values) -> ImmutableMultiDict:

@@ -60,6 +60,9 @@ RECORDING_ROUTES = [
           url=lambda w: f"/recordings/{w.recording}/audio"),
     Route("GET", "/recordings/<int:recording_id>/original", SEES_REPS_CUSTOMER,
           url=lambda w: f"/recordings/{w.recording}/original"),
+    # A ready recording is refused (flash and back to the card): nothing changes.
+    Route("POST", "/recordings/<int:recording_id>/retry", _with(SEES_REPS_CUSTOMER, 303),
+          url=lambda w: f"/recordings/{w.recording}/retry"),
 ]
 
 

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from crm.accounts.models import User
 from crm.audit.models import AuditAction, AuditEvent
+from crm.clock import utcnow
 from crm.customers.importing import MAX_BYTES, MAX_ROWS, PREVIEW_TTL_SECONDS
 from crm.customers.listing import ListParams, customer_query
-from crm.customers.models import Customer, OwnershipChange, OwnershipEvent, Tier
+from crm.customers.models import Customer, ImportPreview, OwnershipChange, OwnershipEvent, Tier
 from crm.extensions import db
 from crm.queue import get_redis
 from tests.conftest import count_queries
@@ -59,9 +60,11 @@ def _counts(app) -> dict:
                 for model in (Customer, OwnershipEvent, AuditEvent)}
 
 
-def _preview_keys(app) -> list[bytes]:
+def _preview_keys(app) -> list[tuple[int, str]]:
+    """The kept previews, (user, token); and nothing of an import ever lingers in Redis."""
     with app.app_context():
-        return list(get_redis().scan_iter("crm:customer-import:*"))
+        assert list(get_redis().scan_iter("crm:customer-import:*")) == []
+        return [(row.user_id, row.token) for row in db.session.scalars(select(ImportPreview))]
 
 
 def _customer(app, name: str) -> Customer:
@@ -136,9 +139,12 @@ def test_preview_lives_in_redis_for_an_hour_not_in_the_cookie(app, world, login_
     url = _preview_url(_upload(office, _csv_bytes(MIXED)))
     token = PREVIEW_URL.match(url).group(1)
     # Bound to the uploader, gone after an hour.
-    assert _preview_keys(app) == [f"crm:customer-import:{world.office.id}:{token}".encode()]
+    assert _preview_keys(app) == [(world.office.id, token)]
     with app.app_context():
-        assert 0 < get_redis().ttl(_preview_keys(app)[0]) <= PREVIEW_TTL_SECONDS
+        kept = db.session.get(ImportPreview, token)
+        left = (kept.expires_at - utcnow()).total_seconds()
+        assert 0 < left <= PREVIEW_TTL_SECONDS
+        assert "钱八".encode() not in kept.payload  # compressed, not plain text
     session = app.session_interface.get_signing_serializer(app).loads(
         office.get_cookie("crm_session").value)
     assert "钱八" not in repr(session) and token not in repr(session)

@@ -92,7 +92,7 @@ class Running:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as r:
                     # The address is printed once the server answers, not before.
-                    if (r.status == 200 and len(self.children()) >= 4
+                    if (r.status == 200 and len(self.children()) >= 5
                             and "Press Ctrl-C to stop." in self.output()):
                         return
             except OSError:
@@ -112,6 +112,8 @@ class Running:
                 found["redis"] = pid
             elif "worker.py --cron" in cmdline:
                 found["cron"] = pid
+            elif "worker.py --media" in cmdline:
+                found["media"] = pid
             elif "worker.py" in cmdline:
                 found["worker"] = pid
             elif "gunicorn" in cmdline:
@@ -164,21 +166,61 @@ def test_ctrl_c_stops_everything_and_a_restart_keeps_the_data(instance, start):
     assert second.process.wait(STOP_SECONDS) == 0
 
 
-def test_a_crashed_web_server_takes_everything_down(start):
+def _serves(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as page:
+            return page.status == 200
+    except OSError:
+        return False
+
+
+def _wait(condition, timeout=READY_SECONDS, message=""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(message or "not in time")
+
+
+def test_a_killed_worker_is_restarted_while_the_site_keeps_serving(start):
     running = start()
     running.wait_ready()
-    everything = _descendants(running.process.pid)
-    os.kill(running.children()["web"], signal.SIGKILL)
-    assert running.process.wait(STOP_SECONDS) == 1
-    assert "web process exited" in running.output()
-    assert _wait_gone(everything) == []
+    old = running.children()
+    os.kill(old["worker"], signal.SIGKILL)
+    assert _serves(running.port)  # pages never needed the worker
+    restarted = _wait(lambda: running.children().get("worker") not in (None, old["worker"])
+                      and running.children(), message=running.output())
+    assert "The worker process was killed by SIGKILL; starting it again" in running.output()
+    assert running.process.poll() is None
+    # A crashed web server comes back too, and the rest was never stopped.
+    os.kill(old["web"], signal.SIGKILL)
+    _wait(lambda: running.children().get("web") not in (None, old["web"])
+          and _serves(running.port), message=running.output())
+    now = running.children()
+    assert now["worker"] == restarted["worker"]
+    assert now["cron"] == old["cron"] and now["redis"] == old["redis"]
+    running.process.send_signal(signal.SIGTERM)
+    assert running.process.wait(STOP_SECONDS) == 0
+
+
+def test_restarts_back_off_and_a_child_that_keeps_crashing_stops_everything():
+    from crm.embedded import RestartPolicy
+
+    policy = RestartPolicy(max_crashes=5, window=60)
+    assert [policy.crashed("web", t) for t in (0, 1, 4, 10)] == [1, 2, 4, 8]
+    assert policy.crashed("worker", 11) == 1  # each child counts its own crashes
+    assert policy.crashed("web", 20) is None  # the fifth within a minute
+    calm = RestartPolicy(max_crashes=5, window=60)
+    assert [calm.crashed("web", t) for t in (0, 100, 200, 300, 400)] == [1, 1, 1, 1, 1]
 
 
 def test_a_killed_supervisor_leaves_no_orphans(start):
     running = start()
     running.wait_ready()
     children = running.children()
-    assert set(children) == {"redis", "worker", "cron", "web"}
+    assert set(children) == {"redis", "worker", "media", "cron", "web"}
     everything = _descendants(running.process.pid)
     running.process.kill()
     running.process.wait(STOP_SECONDS)

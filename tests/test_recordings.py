@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from crm.customers.models import Customer
 from crm.extensions import db
-from crm.queue import get_queue, make_worker
+from crm.queue import MEDIA_QUEUE, QUEUE_NAMES, get_queue, make_worker
 from crm.recordings.attaching import TRANSCODE_TIMEOUT_SECONDS
 from crm.recordings.models import Recording, RecordingStatus
 from crm.recordings.samples import write_sample
@@ -61,7 +61,7 @@ def _run_worker(app) -> int:
     """Run the queued jobs in a real worker; return how many failed."""
     make_worker(app, simple=True).work(burst=True)
     with app.app_context():
-        return FailedJobRegistry(queue=get_queue()).count
+        return sum(FailedJobRegistry(queue=get_queue(name)).count for name in QUEUE_NAMES)
 
 
 @pytest.mark.parametrize("kind, name, sniffed", [
@@ -217,15 +217,20 @@ def test_recordings_whose_job_was_lost_are_queued_again(app, world, login_as, sc
     from datetime import timedelta
 
     from crm.clock import utcnow
-    from crm.recordings.processing import STUCK_AFTER, requeue_stuck
+    from crm.recordings.jobs import requeue_stuck
+    from crm.recordings.processing import recover_recordings
 
     content = write_sample(scratch / "lost.wav", "wav", seconds=0.5).read_bytes()
     _upload(login_as("rep"), world.ride_along, content, "lost.wav")
     [recording] = _new_ones(app, world)
+    later = utcnow() + timedelta(minutes=1)
     with app.app_context():
-        get_queue().empty()  # the job is lost
-        assert requeue_stuck() == 0  # too recent: it may still be on its way
-        assert requeue_stuck(now=utcnow() + STUCK_AFTER + timedelta(minutes=1)) == 1
+        assert requeue_stuck() == 0  # too recent: its job may still be on its way
+        assert recover_recordings(now=later)["queued"] == 0  # its job is queued
+        for job in get_queue(MEDIA_QUEUE).jobs:
+            job.delete()  # the job is lost
+        assert recover_recordings(now=later)["queued"] == 1
+        assert recover_recordings(now=later)["queued"] == 0  # queued again, once
     assert _run_worker(app) == 0
     [recording] = _new_ones(app, world)
     assert recording.status == RecordingStatus.READY
@@ -255,7 +260,7 @@ def test_the_job_failure_path_through_the_worker_leaves_no_failed_job(app, world
             "broken.ogg")
     [recording] = _new_ones(app, world)
     with app.app_context():
-        [job] = [job for job in get_queue().jobs if job.args == (recording.id,)]
+        [job] = [job for job in get_queue(MEDIA_QUEUE).jobs if job.args == (recording.id,)]
     assert job.func_name == "crm.recordings.jobs.process_recording"
     assert job.timeout == TRANSCODE_TIMEOUT_SECONDS  # long calls outlast RQ's default
     assert _run_worker(app) == 0  # the job itself succeeded: it recorded the failure

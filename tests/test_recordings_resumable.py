@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from crm.clock import utcnow
 from crm.extensions import db
-from crm.queue import get_queue, make_worker
+from crm.queue import MEDIA_QUEUE, get_queue, make_worker
 from crm.recordings.models import Recording, RecordingUpload
 from crm.recordings.resumable import partial_path
 from crm.recordings.samples import write_sample
@@ -69,7 +69,7 @@ def test_chunks_in_order_make_the_recording_with_the_same_hash(app, world, login
         assert store.path_for(saved.original_sha256).read_bytes() == audio
         assert not partial_path(store, upload["id"]).exists()
         assert db.session.get(RecordingUpload, upload["id"]) is None
-        queued = get_queue().get_jobs()
+        queued = get_queue(MEDIA_QUEUE).get_jobs()
         assert [j.func_name for j in queued] == ["crm.recordings.jobs.process_recording"]
 
 

@@ -1,7 +1,8 @@
 """Importing customers from CSV or XLSX: read, check every row, preview, then import.
 
-Nothing is written while the file is checked. The checked rows wait in Redis under a random
-token bound to the uploader (never in the cookie) until they confirm; the import then runs in
+Nothing but the preview is written while the file is checked. The checked rows wait in the
+database under a random token bound to the uploader (never in the cookie), expiring, until they
+confirm; the import then runs in
 one transaction. Messages are stored as codes and rendered in the reader's language.
 """
 
@@ -13,18 +14,19 @@ import secrets
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 
 from crm.access import may_own_imports
 from crm.accounts.models import User
 from crm.audit.log import record_many
 from crm.audit.models import AuditAction
+from crm.clock import utcnow
 from crm.columns import column_length
 from crm.customers.editing import give_to_owner, parse_tags
 from crm.customers.forms import SIZE_BAND_LABELS
@@ -39,6 +41,7 @@ from crm.customers.models import (
     Customer,
     CustomerKind,
     Gender,
+    ImportPreview,
     OwnershipChange,
     Tag,
     Tier,
@@ -49,7 +52,6 @@ from crm.customers.search import refresh_search_text
 from crm.errors import DomainError
 from crm.extensions import db
 from crm.forms import EMAIL_SHAPE
-from crm.queue import get_redis
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 5000
@@ -563,7 +565,7 @@ def owner_load_warning(owner: User | None, count: int) -> int | None:
     return limit if holding_count(owner.id) + count > limit else None
 
 
-# The preview in Redis ----------------------------------------------------------------------
+# The preview, kept in the database -------------------------------------------------------
 
 @dataclass
 class Preview:
@@ -591,44 +593,47 @@ class Preview:
         return [row for row in self.rows if row["status"] != "ok"]
 
 
-def _redis_key(user_id: int, token: str) -> str:
-    return f"crm:customer-import:{user_id}:{token}"
+def _payload(preview: Preview) -> bytes:
+    return zlib.compress(json.dumps(preview.__dict__, ensure_ascii=False).encode())
 
 
 def store_preview(user: User, owner: User | None, filename: str, checked: dict) -> Preview:
+    """Keep the checked rows until the user confirms (or they expire)."""
     preview = Preview(token=secrets.token_urlsafe(24), user_id=user.id,
                       owner_id=owner.id if owner else None, filename=filename[:200],
                       rows=checked["rows"], ignored_columns=checked["ignored_columns"],
                       header=checked["header"], totals=checked["totals"])
-    payload = zlib.compress(json.dumps(preview.__dict__, ensure_ascii=False).encode())
-    get_redis().set(_redis_key(user.id, preview.token), payload, ex=PREVIEW_TTL_SECONDS)
+    db.session.add(ImportPreview(
+        token=preview.token, user_id=user.id, payload=_payload(preview),
+        expires_at=utcnow() + timedelta(seconds=PREVIEW_TTL_SECONDS)))
     return preview
 
 
 def load_preview(user: User, token: str, *, take: bool = False) -> Preview | None:
-    """The user's own preview, or None (unknown, expired, someone else's). `take` removes
-    it in the same step, so that a double-clicked confirm imports once."""
+    """The user's own preview, or None (unknown, expired, someone else's). `take` deletes
+    it in the caller's transaction, so that a double-clicked confirm imports once (the second
+    delete waits for the first transaction and finds nothing) and a refused import, rolled
+    back, keeps the preview for another try."""
     if not TOKEN_PATTERN.fullmatch(token or ""):
         return None
-    key = _redis_key(user.id, token)
+    mine = (ImportPreview.token == token, ImportPreview.user_id == user.id,
+            ImportPreview.expires_at > utcnow())
     if take:
-        pipe = get_redis().pipeline(transaction=True)
-        pipe.get(key)
-        pipe.delete(key)
-        payload, _deleted = pipe.execute()
+        payload = db.session.execute(
+            delete(ImportPreview).where(*mine).returning(ImportPreview.payload)).scalar()
     else:
-        payload = get_redis().get(key)
+        payload = db.session.scalar(select(ImportPreview.payload).where(*mine))
     if payload is None:
         return None
     preview = Preview(**json.loads(zlib.decompress(payload)))
     return preview if preview.user_id == user.id else None
 
 
-def put_back(preview: Preview) -> None:
-    """Keep a taken preview for another try (the import was refused, nothing written)."""
-    payload = zlib.compress(json.dumps(preview.__dict__, ensure_ascii=False).encode())
-    get_redis().set(_redis_key(preview.user_id, preview.token), payload,
-                    ex=PREVIEW_TTL_SECONDS)
+def purge_expired_previews(now: datetime | None = None) -> int:
+    """Delete previews nobody confirmed in time (names and phones do not linger)."""
+    result = db.session.execute(
+        delete(ImportPreview).where(ImportPreview.expires_at <= (now or utcnow())))
+    return result.rowcount or 0
 
 
 def problem_messages(row: dict) -> str:

@@ -4,7 +4,19 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from crm.clock import utcnow
@@ -191,3 +203,15 @@ class OwnershipEvent(db.Model):
     from_user = relationship("User", foreign_keys=[from_user_id])
     to_user = relationship("User", foreign_keys=[to_user_id])
     by_user = relationship("User", foreign_keys=[by_user_id])
+
+
+class ImportPreview(db.Model):
+    """A checked import file between preview and confirm: compressed rows, the user's own,
+    expiring, and deleted when the import is confirmed."""
+
+    __tablename__ = "import_previews"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

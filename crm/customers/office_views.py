@@ -1,7 +1,7 @@
 """Office work on customers: import from CSV/XLSX with a preview, export the filtered list.
 
     GET  /customers/import           the upload form (file, owner)
-    POST /customers/import           check the file, keep the preview in Redis → preview page
+    POST /customers/import           check the file, keep the preview in the database → preview page
     GET  /customers/import/<token>   the preview: every row will import, has errors, or is a
                                      duplicate; nothing is written yet
     POST /customers/import/<token>   import the good rows in one transaction
@@ -36,7 +36,6 @@ from crm.customers.importing import (
     owner_choices,
     owner_load_warning,
     problem_table,
-    put_back,
     row_message,
     store_preview,
 )
@@ -131,7 +130,7 @@ def upload():
         if upload_file is None or not getattr(upload_file, "filename", ""):
             raise ImportRefused(NO_FILE)
         checked = check_file(upload_file.stream.read(MAX_BYTES + 1))
-        # Nothing is written to the database yet: the preview waits in Redis.
+        # Nothing but the preview is written yet; it waits in the database.
         return store_preview(current_user, owner, upload_file.filename, checked)
 
     return save_form(form, check, page=lambda status: _upload_page(form, status=status),
@@ -186,13 +185,9 @@ def confirm(token: str):
         tab = "pool" if found.owner_id is None else None
         return redirect_after_post(url_for("customers.index", tab=tab))
 
-    try:
-        return run_change(import_and_route, done=imported,
-                          refused_url=url_for(".new_import"))
-    except Exception:
-        db.session.rollback()
-        put_back(found)  # nothing was written; let them try again
-        raise
+    # The preview's deletion is part of the import's transaction: a refused or failed
+    # import is rolled back and the preview stays for another try.
+    return run_change(import_and_route, done=imported, refused_url=url_for(".new_import"))
 
 
 class _ProblemRows:

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from crm.clock import utcnow
@@ -43,7 +43,12 @@ class Recording(db.Model):
     playable_sha256: Mapped[str | None] = mapped_column(String(64))
     playable_size: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[RecordingStatus] = mapped_column(
-        enum_column(RecordingStatus, name="recording_status"), default=RecordingStatus.PROCESSING)
+        enum_column(RecordingStatus, name="recording_status"), default=RecordingStatus.PROCESSING,
+        index=True)
+    # Processing attempts so far and when the latest began: a lost job is retried, and after
+    # too many attempts the recording is marked failed with the reason.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(String(300))
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     # A waveform summary: loudness 0–100 per slice, evenly over the duration.

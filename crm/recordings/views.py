@@ -19,10 +19,13 @@ from crm.recordings.attaching import (
     CONSENT_NEEDED,
     attach_recording,
     needs_consent_confirmation,
+    try_again,
 )
 from crm.recordings.forms import RecordingForm, max_recording_mb
 from crm.recordings.models import STATUS_LABELS, Recording, RecordingStatus
+from crm.recordings.processing import failure_reason
 from crm.recordings.sniffing import EXTENSIONS, HEADER_BYTES, sniff_audio
+from crm.saving import run_change
 from crm.storage import audio_store
 from crm.uploads import stream_uploads_into
 
@@ -52,7 +55,8 @@ def _signed_in_only():
 @bp.app_context_processor
 def _labels():
     # The card and the follow-up lists show recordings too.
-    return {"recording_status_labels": STATUS_LABELS, "may_hear": _may_hear}
+    return {"recording_status_labels": STATUS_LABELS, "may_hear": _may_hear,
+            "recording_failure_reason": failure_reason}
 
 
 def _may_hear(recording: Recording) -> bool:
@@ -179,3 +183,17 @@ def original(recording_id: int):
     if _starts_playing():
         _audit(AuditAction.DOWNLOAD, recording)
     return response
+
+
+@bp.post("/recordings/<int:recording_id>/retry")
+def retry(recording_id: int):
+    """Process a failed recording again (its original is kept)."""
+    recording = access.recording_to_retry_or_404(current_user, recording_id)
+    back = (url_for("customers.show", customer_id=recording.follow_up.customer_id)
+            + f"#follow-up-{recording.follow_up_id}")
+
+    def done(_result):
+        flash(_("The recording is being processed again."), "success")
+        return redirect_after_post(back)
+
+    return run_change(lambda: try_again(recording), done=done, refused_url=back)

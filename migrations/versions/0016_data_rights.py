@@ -1,7 +1,7 @@
 """data subjects' rights: requests, exports of one customer, legal holds, retention
 
 Revision ID: 0016_data_rights
-Revises: 0014_offline_logging
+Revises: 0015_reliability
 Create Date: 2026-12-02 12:00:00
 
 data_requests (the register), data_exports (a customer's ZIP and its expiring link),
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_data_rights"
-down_revision = "0014_offline_logging"
+down_revision = "0015_reliability"
 branch_labels = None
 depends_on = None
 
