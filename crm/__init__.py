@@ -42,7 +42,7 @@ def _init_extensions(app: Flask) -> None:
     for module in MODEL_MODULES:
         importlib.import_module(module)
 
-    from crm import errors, security
+    from crm import errors, security, static_files
     from crm.accounts.views import signed_in_user
     from crm.i18n import compile_catalogs, select_locale, select_timezone
 
@@ -62,6 +62,7 @@ def _init_extensions(app: Flask) -> None:
 
     errors.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
 
     @app.before_request
     def _require_password_change():
