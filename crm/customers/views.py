@@ -30,7 +30,7 @@ from crm.customers.forms import (
     TransferForm,
 )
 from crm.customers.history import timeline
-from crm.customers.listing import TAB_LABELS, ListParams, customer_query
+from crm.customers.listing import TAB_LABELS, ListParams, customer_query, distinct_values
 from crm.customers.models import (
     CHANGE_LABELS,
     GENDER_LABELS,
@@ -76,12 +76,8 @@ def _assignable_users() -> list[User]:
 # Lists -----------------------------------------------------------------------------------
 
 def _filter_options() -> dict:
-    def distinct_values(column):
-        return list(db.session.scalars(
-            select(column).where(column.is_not(None)).distinct().order_by(column).limit(200)))
-
-    return {"industries": distinct_values(Customer.industry),
-            "regions": distinct_values(Customer.region)}
+    return {"industries": list(db.session.scalars(distinct_values(Customer.industry))),
+            "regions": list(db.session.scalars(distinct_values(Customer.region)))}
 
 
 @bp.get("")

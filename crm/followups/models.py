@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.clock import utcnow
@@ -30,6 +30,10 @@ class FollowUp(db.Model):
     __table_args__ = (
         Index("ix_follow_ups_customer_occurred", "customer_id", "occurred_at"),
         Index("ix_follow_ups_author_occurred", "author_id", "occurred_at"),
+        # A rep's due list reads only the follow-ups that planned a next date (0017_scale).
+        Index("ix_follow_ups_author_next_date", "author_id", "next_date",
+              postgresql_where=text("next_date IS NOT NULL"),
+              sqlite_where=text("next_date IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
