@@ -46,7 +46,7 @@ CARD_WORDS = {"move": _l("Move"), "move_to": _l("Move to"),
               "amount": _l("Amount (¥), needed to win"),
               "reason": _l("Reason, needed when lost"), "no_amount": _l("No amount yet"),
               "never": _l("Never contacted"),
-              "today": _l("Contacted today")}
+              "today": _l("Contacted today"), "cancel": _l("Cancel")}
 
 
 @bp.context_processor
