@@ -215,6 +215,9 @@ def index():
 
 # The review sheet ------------------------------------------------------------------------
 
+# Deals per page of the sheet: a rep with hundreds of open deals is walked fifty at a time.
+SHEET_PAGE = 50
+
 def _number(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdecimal() and value.isascii() else None
@@ -246,7 +249,11 @@ def _sheet_rep() -> User:
 def sheet():
     rep = _sheet_rep()
     today_start = clock.local_midnight()
-    rows = sheet_rows(rep.id, today_start=today_start)
+    every_row = sheet_rows(rep.id, today_start=today_start)
+    # Pages of SHEET_PAGE deals in the sheet's order (A first): the summary counts them all.
+    pages = max(1, -(-len(every_row) // SHEET_PAGE))
+    page = min(_number("page") or 1, pages)
+    rows = every_row[(page - 1) * SHEET_PAGE:page * SHEET_PAGE]
     may_review = access.may_review_deals(current_user, rep)
     walk = reps_alongside(rep) if access.looks_across_people(current_user) else []
     place = next((i for i, r in enumerate(walk) if r.id == rep.id), None)
@@ -254,7 +261,8 @@ def sheet():
     next_rep = walk[place + 1] if place is not None and place + 1 < len(walk) else None
     pickable = _visible_people()
     return render_page("pipeline/sheet.html", rep=rep, rows=rows, may_review=may_review,
-                       summary=summarise(rows, today=today_start.date(),
+                       page=page, pages=pages, first=(page - 1) * SHEET_PAGE + 1,
+                       summary=summarise(every_row, today=today_start.date(),
                                          today_start=today_start),
                        reviewed_since=reviewed_since, today_start=today_start,
                        previous_rep=previous_rep, next_rep=next_rep, pickable=pickable,
