@@ -126,7 +126,7 @@ def seed_at_scale(customers: int = 100_000, follow_ups: int = 1_000_000, teams: 
     for region in range(regions):
         region_id = team_id
         team_id += 1
-        team_rows.append((region_id, f"{REGIONS[region % len(REGIONS)]}大区{region + 1}", None,
+        team_rows.append((region_id, f"{REGIONS[region % len(REGIONS)]}大区{region_id}", None,
                           f"/{region_id}/", naive_now))
         for n in range(teams // regions - 1):
             team_rows.append((team_id, f"{CITIES[n % len(CITIES)]}{n + 1}组", region_id,
