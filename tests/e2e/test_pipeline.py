@@ -18,9 +18,12 @@ def test_move_a_deal_and_the_counts_follow(page, live_server, world, make_deal, 
     expect(_count(page, "intent")).to_have_text("1")
     shot("board")
     card = page.locator(f"#deal-card-{world.deal}")
-    card.locator("summary").click()
-    card.locator("select[name=stage]").select_option("won")
-    card.locator("button[type=submit]").click()
+    # A card carries a Move link; the board's one dialog moves it.
+    card.locator(".move-link").click()
+    dialog = page.locator("#move-dialog")
+    expect(dialog).to_be_visible()
+    dialog.locator("select[name=stage]").select_option("won")
+    dialog.locator("button[type=submit]").click()
     # Won needs an amount: the card says so and keeps the choice; nothing moved.
     expect(card.locator(".errors")).to_contain_text("成交的商机需要金额")
     expect(_count(page, "inquiry")).to_have_text("1")
