@@ -1,6 +1,9 @@
 """Deals on the customer card, the deal page, the board, the review sheet and A deals."""
 
-from flask import Blueprint, flash, request, url_for
+import functools
+
+from flask import Blueprint, current_app, flash, request, url_for
+from flask_babel import ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -12,7 +15,7 @@ from crm.accounts.models import Team, User
 from crm.clock import utcnow
 from crm.extensions import db
 from crm.htmx import is_fragment_request, redirect_after_post, render_page
-from crm.navigation import safe_next_url
+from crm.navigation import safe_next_url, url_maker
 from crm.pipeline import board as board_module
 from crm.pipeline.contact import latest_follow_ups
 from crm.pipeline.deals import create_deal, move_deal, review_deal, update_deal
@@ -56,7 +59,30 @@ def _labels():
             "zone": clock.user_zone(),
             "stage_names": {stage: str(label) for stage, label in STAGE_LABELS.items()},
             "grade_names": {grade: str(label) for grade, label in GRADE_LABELS.items()},
-            "card_words": {key: str(word) for key, word in CARD_WORDS.items()}}
+            "card_words": {key: str(word) for key, word in CARD_WORDS.items()},
+            **_card_helpers()}
+
+
+def _card_helpers() -> dict:
+    """What every card of a board computes, made once per page: links filled in from one
+    routing, and phrases and dates formatted once per distinct value (a board of 175 cards
+    has a few dozen distinct day counts and dates)."""
+    @functools.cache
+    def days_ago(days: int) -> str:
+        return ngettext("Contacted %(num)d day ago", "Contacted %(num)d days ago", days)
+
+    @functools.cache
+    def days_overdue(days: int) -> str:
+        return ngettext("%(num)d day overdue", "%(num)d days overdue", days)
+
+    @functools.cache
+    def next_on(day) -> str:
+        return _("Next: %(date)s", date=current_app.jinja_env.filters["date"](day, "short"))
+
+    return {"deal_url": url_maker("pipeline.show", "deal_id"),
+            "move_url": url_maker("pipeline.move", "deal_id"),
+            "customer_url": url_maker("customers.show", "customer_id"),
+            "days_ago": days_ago, "days_overdue": days_overdue, "next_on": next_on}
 
 
 # Deals on a customer ---------------------------------------------------------------------
