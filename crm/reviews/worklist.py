@@ -19,9 +19,11 @@ QUEUE_KINDS = (FollowUpKind.VISIT, FollowUpKind.CALL)
 
 def _unreviewed(manager: User):
     """Ready recordings of the people the manager leads with no review yet."""
+    # NOT EXISTS, not an outer join filtered on NULL: PostgreSQL estimates the anti-join
+    # and starts from the team's follow-ups instead of walking every recording.
+    reviewed = select(Review.id).where(Review.recording_id == Recording.id).exists()
     return (select(Recording).join(FollowUp, Recording.follow_up_id == FollowUp.id)
-            .outerjoin(Review, Review.recording_id == Recording.id)
-            .where(Recording.status == RecordingStatus.READY, Review.id.is_(None),
+            .where(Recording.status == RecordingStatus.READY, ~reviewed,
                    FollowUp.author_id.in_(access.reviewed_people(manager))))
 
 
