@@ -96,7 +96,7 @@ def seed_at_scale(customers: int = 100_000, follow_ups: int = 1_000_000, teams: 
     """Add a company at scale beside whatever is there (the demo, usually); returns how many
     rows went into each table. The caller commits (it runs in the session's transaction)."""
     from crm.accounts.models import Role, Team, User
-    from crm.customers.models import Contact, Customer, OwnershipEvent, Tag, customer_tags
+    from crm.customers.models import Contact, Customer, OwnershipEvent, Tag
     from crm.customers.search import _joined, _name_forms, _phone_forms
     from crm.followups.models import FollowUp
     from crm.pipeline.models import Deal, DealEvent

@@ -3,9 +3,9 @@
 import functools
 
 from flask import Blueprint, current_app, flash, request, url_for
-from flask_babel import ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
