@@ -393,6 +393,14 @@
     form.closest("dialog").close();
   });
 
+  // The review sheet: Enter in a row's note sends that row (the rows share one form).
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key !== "Enter" || !input.dataset || !input.dataset.enter) { return; }
+    var button = document.getElementById(input.dataset.enter);
+    if (button) { event.preventDefault(); button.click(); }
+  });
+
   // On a desktop, drop a card on another column to move it: at once, unless the stage needs
   // a word first (an amount to win, a reason to lose), which the dialog then asks for.
   var dragged = null;

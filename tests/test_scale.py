@@ -219,3 +219,21 @@ def test_bench_seed_fills_an_empty_database_at_the_asked_scale(app):
         assert customer.created_at.tzinfo is not None and customer.search_text
     again = runner.invoke(args=["bench-seed", "--customers", "10", "--follow-ups", "10"])
     assert again.exit_code != 0 and "already" in again.output
+
+
+def test_sheet_rows_share_one_review_form(app, world, login_as):
+    from crm.pipeline.models import DealReview
+
+    _many_deals(app, world, 30)
+    manager = login_as("manager")
+    page = manager.get(f"/pipeline/sheet?rep={world.rep.id}").get_data(as_text=True)
+    assert page.count('<form id="sheet-review"') == 1
+    assert page.count('form="sheet-review"') == 2 * page.count('class="sheet-row ')
+    # Every row's note travels in the one form; the button's formaction picks the deal.
+    response = manager.post_form(f"/deals/{world.deal}/review", {
+        f"note-{world.deal}": "先约老板", "note-999999": "别的行", "back": "/pipeline/sheet"})
+    assert response.status_code == 303
+    with app.app_context():
+        review = db.session.scalars(select(DealReview).where(
+            DealReview.deal_id == world.deal)).one()
+        assert review.note == "先约老板"

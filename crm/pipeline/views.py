@@ -82,6 +82,7 @@ def _card_helpers() -> dict:
     return {"deal_url": url_maker("pipeline.show", "deal_id"),
             "move_url": url_maker("pipeline.move", "deal_id"),
             "customer_url": url_maker("customers.show", "customer_id"),
+            "review_url": url_maker("pipeline.review", "deal_id"),
             "days_ago": days_ago, "days_overdue": days_overdue, "next_on": next_on}
 
 
@@ -195,7 +196,11 @@ def move(deal_id: int):
 @bp.post("/deals/<int:deal_id>/review")
 def review(deal_id: int):
     deal = access.deal_or_404(current_user, deal_id, to_review=True)
-    form = ReviewForm()
+    # The sheet sends every row's note in one shared form, each named for its deal.
+    formdata = request.form.copy()
+    if f"note-{deal.id}" in formdata:
+        formdata["note"] = formdata[f"note-{deal.id}"]
+    form = ReviewForm(formdata=formdata)
     back = safe_next_url(form.back.data, url_for("pipeline.sheet", rep=deal.owner_id))
     back = f"{back}#deal-{deal.id}"
 

@@ -60,7 +60,7 @@ def test_manager_walks_the_review_sheet(page, live_server, world, make_deal, sho
     expect(page.locator(".topbar h1")).to_contain_text("Rep")
     row = page.locator(f"#deal-{world.deal}")
     expect(row).to_contain_text("年度设备采购")
-    row.locator("input[name=note]").fill("先约老板见面")
+    row.locator("input[name^=note]").fill("先约老板见面")
     row.locator("button:has-text('标记已理单')").click()
     expect(page.locator(f"#deal-{world.deal} .review-note")).to_contain_text("先约老板见面")
     shot("sheet")
