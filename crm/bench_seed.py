@@ -249,7 +249,8 @@ def seed_at_scale(customers: int = 100_000, follow_ups: int = 1_000_000, teams: 
                 next_date = None
             follow_up_rows.append((
                 fid, cid, author, kind, occurred, rng.choice(SUMMARIES),
-                rng.choice(NEXT_STEPS) if next_date else None, next_date, occurred, 1))
+                rng.choice(NEXT_STEPS) if next_date else None, next_date, occurred, 1,
+                not latest))
             if kind in ("visit", "call") and seconds_ago < 120 * 86400 and owner \
                     and rng.random() < 0.1:
                 recording_candidates.append((fid, author, occurred))
@@ -271,8 +272,11 @@ def seed_at_scale(customers: int = 100_000, follow_ups: int = 1_000_000, teams: 
                                       "by_user_id", "at"), event_rows)
     step("customers, contacts, tags and ownership written")
     del customer_rows, contact_rows, tag_rows, event_rows
+    # Each customer's follow-ups in time order, the latest not superseded (the database's
+    # triggers agree: they see each row arrive after the ones before it).
     writer.write("follow_ups", ("id", "customer_id", "author_id", "kind", "occurred_at",
-                                "summary", "next_step", "next_date", "created_at", "version"),
+                                "summary", "next_step", "next_date", "created_at", "version",
+                                "superseded"),
                  follow_up_rows)
     step("follow-ups written")
     del follow_up_rows

@@ -237,3 +237,37 @@ def test_sheet_rows_share_one_review_form(app, world, login_as):
         review = db.session.scalars(select(DealReview).where(
             DealReview.deal_id == world.deal)).one()
         assert review.note == "先约老板"
+
+
+def test_the_database_keeps_which_follow_up_is_still_the_plan(app, world, make_customer):
+    """However a follow-up is written (the app, or a plain INSERT), the latest one of its
+    customer is the plan and the earlier ones are superseded; deleting the latest brings
+    the one before back."""
+    from crm.followups.logging import follow_ups_due
+
+    customer = make_customer(world.rep, name="计划客户")
+    now = utcnow()
+    with app.app_context():
+        def add(days_ago):
+            db.session.execute(insert(FollowUp).values(
+                customer_id=customer, author_id=world.rep.id, kind="call",
+                occurred_at=now - timedelta(days=days_ago), summary=f"{days_ago}",
+                next_date=(now - timedelta(days=1)).date(), created_at=now, version=1))
+            return db.session.scalar(select(func.max(FollowUp.id)))
+
+        def superseded():
+            return dict(db.session.execute(select(FollowUp.summary, FollowUp.superseded)
+                                           .where(FollowUp.customer_id == customer)).all())
+
+        add(5)
+        latest = add(2)
+        add(9)  # entered late: superseded from the start
+        assert superseded() == {"5": True, "2": False, "9": True}
+        due = [f.id for f in follow_ups_due(world.rep.id, now.date())]
+        assert latest in due
+        db.session.execute(FollowUp.__table__.delete().where(FollowUp.id == latest))
+        assert superseded() == {"5": False, "9": True}
+        db.session.execute(FollowUp.__table__.update().where(FollowUp.summary == "9")
+                           .values(occurred_at=now))
+        assert superseded() == {"5": True, "9": False}
+        db.session.rollback()
