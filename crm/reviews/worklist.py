@@ -19,12 +19,15 @@ QUEUE_KINDS = (FollowUpKind.VISIT, FollowUpKind.CALL)
 
 def _unreviewed(manager: User):
     """Ready recordings of the people the manager leads with no review yet."""
-    # NOT EXISTS, not an outer join filtered on NULL: PostgreSQL estimates the anti-join
-    # and starts from the team's follow-ups instead of walking every recording.
+    # Both databases start from the team's follow-ups (an index on author) and probe their
+    # recordings, instead of walking every recording of the company: the team is named as
+    # an IN on the recording's follow-up, and "not reviewed" is NOT EXISTS (an outer join
+    # filtered on NULL misleads PostgreSQL's estimate).
     reviewed = select(Review.id).where(Review.recording_id == Recording.id).exists()
+    theirs = select(FollowUp.id).where(FollowUp.author_id.in_(access.reviewed_people(manager)))
     return (select(Recording).join(FollowUp, Recording.follow_up_id == FollowUp.id)
             .where(Recording.status == RecordingStatus.READY, ~reviewed,
-                   FollowUp.author_id.in_(access.reviewed_people(manager))))
+                   Recording.follow_up_id.in_(theirs)))
 
 
 class Waiting(NamedTuple):
