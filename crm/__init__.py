@@ -57,13 +57,15 @@ def _init_extensions(app: Flask) -> None:
     for module in MODEL_MODULES:
         importlib.import_module(module)
 
-    from crm import errors, security
+    from crm import errors, security, static_files
     from crm.accounts.views import signed_in_user
+    from crm.customers.search import in_the_models
     from crm.i18n import compile_catalogs, select_locale, select_timezone
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config_module.PROJECT_ROOT / "migrations"),
-                     render_as_batch=True, compare_type=True)
+                     render_as_batch=True, compare_type=True,
+                     include_name=in_the_models)
     csrf.init_app(app)
     compile_catalogs(app.config["BABEL_TRANSLATION_DIRECTORIES"])
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -77,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
 
     errors.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
 
     @app.before_request
     def _require_password_change():

@@ -113,3 +113,53 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(str(error)) from error
         click.echo(f"Restored {restored['snapshot']} (taken {restored['created_at']}), "
                    f"{restored['files']} stored files.")
+
+    @app.cli.command("bench-seed")
+    @click.option("--customers", default=100_000, show_default=True, type=click.IntRange(1))
+    @click.option("--follow-ups", "follow_ups", default=1_000_000, show_default=True,
+                  type=click.IntRange(0))
+    @click.option("--teams", default=50, show_default=True, type=click.IntRange(2),
+                  help="Teams added (a tenth of them regions), ten people in each leaf team.")
+    @click.option("--seed", default=16, show_default=True, help="Random seed: same data again.")
+    def bench_seed_command(customers, follow_ups, teams, seed):
+        """Migrate, add the demo, then a company at scale (for benchmarks; once per database)."""
+        import time
+
+        from flask_migrate import upgrade
+
+        from crm.bench_seed import analyze, bench_seeded, seed_at_scale
+
+        started = time.perf_counter()
+        upgrade()
+        if bench_seeded():
+            raise click.ClickException("This database already holds the benchmark data; "
+                                       "seed an empty one.")
+        _seed_demo_with_redis()
+        click.echo(f"{time.perf_counter() - started:6.1f} s  demo data")
+        counts = seed_at_scale(customers=customers, follow_ups=follow_ups, teams=teams,
+                               seed=seed, say=click.echo)
+        db.session.commit()
+        analyze()
+        click.echo(f"{time.perf_counter() - started:6.1f} s  committed and analysed: "
+                   + ", ".join(f"{n} {table}" for table, n in counts.items()))
+
+
+def _seed_demo_with_redis() -> None:
+    """The demo queues its recordings' processing after the commit: without REDIS_URL, an
+    embedded Redis takes those jobs (the demo already processed them; the queue is kept)."""
+    from pathlib import Path
+
+    from flask import current_app
+
+    from crm.embedded import EmbeddedRedis
+
+    redis = None
+    if not current_app.config["REDIS_URL"]:
+        redis = EmbeddedRedis(Path(current_app.config["INSTANCE_DIR"]))
+        redis.start()
+    try:
+        seed_demo()
+        db.session.commit()
+    finally:
+        if redis is not None:
+            redis.stop()

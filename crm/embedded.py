@@ -82,6 +82,7 @@ class EmbeddedRedis:
             else:
                 raise SystemExit(f"Another embedded Redis already serves {self.socket}; "
                                  "is `make run` already running?")
+        self.instance.mkdir(parents=True, exist_ok=True)  # a CRM_INSTANCE_DIR not made yet
         conf = self.instance / "redis.conf"
         conf.write_text("\n".join([
             "port 0",

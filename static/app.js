@@ -178,9 +178,56 @@
   document.addEventListener("DOMContentLoaded", function () { offerReviewTools(document); });
   document.addEventListener("htmx:load", function (event) { offerReviewTools(event.target); });
 
-  // Board on a desktop: drop a card on another column to move it. The card's own Move form
-  // does the work, so the rules (won needs an amount, lost a reason) stay on the server;
-  // when the move needs one of those, the form opens and asks instead of posting.
+  // Board: cards carry a Move link, not a form each; the board's one dialog moves any card
+  // (the rules, won needs an amount and lost a reason, stay on the server). Without script
+  // the link opens the deal page and its Move form.
+  function moveDialog() { return document.getElementById("move-dialog"); }
+
+  function openMove(card, stage) {
+    var dialog = moveDialog();
+    var link = card.querySelector(".move-link[data-move]");
+    if (!dialog || !link || typeof dialog.showModal !== "function") { return false; }
+    var form = dialog.querySelector("form");
+    form.reset();
+    form.action = link.dataset.move;
+    form.dataset.card = card.id;
+    form.elements.version.value = link.dataset.version;
+    form.elements.stage.value = stage || link.dataset.stage;
+    dialog.querySelector("h2").textContent = link.dataset.title;
+    dialog.showModal();
+    return form;
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".move-link[data-move]");
+    if (link && openMove(link.closest(".deal-card"))) {
+      event.preventDefault();
+      moveDialog().querySelector("select[name=stage]").focus();
+    }
+    if (event.target.closest && event.target.closest("[data-close-dialog]")) {
+      event.target.closest("dialog").close();
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-board-move]") || !window.htmx) { return; }
+    event.preventDefault();
+    var target = "#" + form.dataset.card;
+    htmx.ajax("POST", form.action, {source: form, target: target, swap: "outerHTML"});
+    form.closest("dialog").close();
+  });
+
+  // The review sheet: Enter in a row's note sends that row (the rows share one form).
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key !== "Enter" || !input.dataset || !input.dataset.enter) { return; }
+    var button = document.getElementById(input.dataset.enter);
+    if (button) { event.preventDefault(); button.click(); }
+  });
+
+  // On a desktop, drop a card on another column to move it: at once, unless the stage needs
+  // a word first (an amount to win, a reason to lose), which the dialog then asks for.
   var dragged = null;
   document.addEventListener("dragstart", function (event) {
     dragged = event.target.closest ? event.target.closest(".deal-card[draggable]") : null;
@@ -198,14 +245,11 @@
     moveCard(card, column.dataset.stage);
   });
 
-  // Move a card to a stage: at once, unless the stage needs a word first (an amount to win,
-  // a reason to lose), which the card then asks for.
   function moveCard(card, stage) {
-    var form = card.querySelector("form");
     var needs = stage === "lost" ? "reason" : (stage === "won" && !card.dataset.amount ? "amount" : null);
-    form.elements.stage.value = stage;
-    if (needs && !form.elements[needs].value) {
-      card.querySelector("details").open = true;
+    var form = openMove(card, stage);
+    if (!form) { return; }
+    if (needs) {
       form.elements[needs].focus();
     } else {
       form.requestSubmit();

@@ -16,7 +16,9 @@ BUDGET = 25 * 1024
 
 
 def _scripts(html: str) -> list[str]:
-    return re.findall(r'<script src="/static/([^"]+)"', html)
+    """The page's scripts by their file names (served under content-hashed names)."""
+    return [re.sub(r"\.[0-9a-f]{12}(\.js)$", r"\1", name)
+            for name in re.findall(r'<script src="/static/([^"]+)"', html)]
 
 
 def _gzipped(names) -> int:
@@ -31,7 +33,7 @@ def test_the_service_worker_is_served_from_the_root_with_its_version(client):
     body = response.get_data(as_text=True)
     assert "__VERSION__" not in body and "__ASSETS__" not in body
     version = re.search(r'var VERSION = "([0-9a-f]{16})"', body).group(1)
-    assert '"/static/offline.js"' in body and '"/offline"' in body
+    assert re.search(r'"/static/offline\.[0-9a-f]{12}\.js"', body) and '"/offline"' in body
     assert client.get("/sw.js").get_data(as_text=True).count(version) == 1
 
 

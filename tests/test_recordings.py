@@ -111,7 +111,7 @@ def test_the_card_plays_the_recording_on_the_timeline(app, world, login_as):
     manager = login_as("manager")
     card = manager.get(f"/customers/{world.customers.rep}").get_data(as_text=True)
     timeline = card.split('id="timeline"')[1]
-    assert f'<audio controls preload="metadata" src="/recordings/{world.recording}/audio"' \
+    assert f'<audio controls preload="none" src="/recordings/{world.recording}/audio"' \
         in timeline
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
 from crm import access
 from crm.accounts.models import User
@@ -89,3 +89,16 @@ def customer_query(user: User, params: ListParams) -> Select:
     if params.fit_min:
         query = query.where(fit_at_least(access.profile_team_id(user), params.fit_min))
     return query
+
+
+def distinct_values(column, limit: int = 200) -> Select:
+    """The column's distinct values in order, read as a skip scan of its index: each step
+    asks the index for the next larger value, so 100,000 customers in eight industries cost
+    eight index probes, not a scan of every row (SELECT DISTINCT reads them all)."""
+    first = select(func.min(column).label("value")).cte("distinct_values", recursive=True)
+    previous = first.alias("previous")
+    following = select(select(func.min(column)).where(column > previous.c.value)
+                       .scalar_subquery()).where(previous.c.value.is_not(None))
+    values = first.union_all(following)
+    return (select(values.c.value).where(values.c.value.is_not(None))
+            .order_by(values.c.value).limit(limit))

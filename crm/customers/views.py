@@ -3,7 +3,6 @@
 from flask import Blueprint, abort, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from crm import access, clock
@@ -30,7 +29,7 @@ from crm.customers.forms import (
     TransferForm,
 )
 from crm.customers.history import timeline
-from crm.customers.listing import TAB_LABELS, ListParams, customer_query
+from crm.customers.listing import TAB_LABELS, ListParams, customer_query, distinct_values
 from crm.customers.models import (
     CHANGE_LABELS,
     GENDER_LABELS,
@@ -80,12 +79,8 @@ def _assignable_users() -> list[User]:
 # Lists -----------------------------------------------------------------------------------
 
 def _filter_options() -> dict:
-    def distinct_values(column):
-        return list(db.session.scalars(
-            select(column).where(column.is_not(None)).distinct().order_by(column).limit(200)))
-
-    return {"industries": distinct_values(Customer.industry),
-            "regions": distinct_values(Customer.region)}
+    return {"industries": list(db.session.scalars(distinct_values(Customer.industry))),
+            "regions": list(db.session.scalars(distinct_values(Customer.region)))}
 
 
 @bp.get("")

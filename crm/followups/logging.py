@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, literal, select, update
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import case, false, literal, select, update
+from sqlalchemy.orm import joinedload
 
 from crm.accounts.models import User
 from crm.clock import utcnow
@@ -63,10 +63,8 @@ def add_companion_notes(follow_up: FollowUp, user: User, notes: str) -> Companio
 
 def still_the_plan():
     """A follow-up's next step is still the plan: no later follow-up on its customer
-    superseded it."""
-    later = aliased(FollowUp)
-    return ~select(later.id).where(later.customer_id == FollowUp.customer_id,
-                                   later.occurred_at > FollowUp.occurred_at).exists()
+    superseded it (the `superseded` flag the database keeps, see 0017_scale)."""
+    return FollowUp.superseded == false()
 
 
 def follow_ups_due(user_id: int, today, limit: int = 30) -> list[FollowUp]:

@@ -4,7 +4,18 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.clock import utcnow
@@ -33,6 +44,10 @@ class FollowUp(db.Model):
         Index("ix_follow_ups_author_occurred", "author_id", "occurred_at"),
         # Counting a team's visits or calls in a period reads the index alone (crm.metrics).
         Index("ix_follow_ups_author_kind_occurred", "author_id", "kind", "occurred_at"),
+        # A rep's due list reads only the live plans (0017_scale).
+        Index("ix_follow_ups_author_plan", "author_id", "superseded", "next_date",
+              postgresql_where=text("next_date IS NOT NULL"),
+              sqlite_where=text("next_date IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,6 +67,9 @@ class FollowUp(db.Model):
     # A random key the log form carries: a form sent twice (a retry on a weak network)
     # finds the follow-up the first one saved instead of making a second.
     submission_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # A later follow-up on the customer exists, so this one's next step is no longer the
+    # plan. Kept by database triggers (migration 0017_scale), whoever writes the rows.
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     customer = relationship("Customer")
     author = relationship("User")

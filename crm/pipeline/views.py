@@ -1,8 +1,11 @@
 """Deals on the customer card, the deal page, the board, the review sheet and A deals."""
 
-from flask import Blueprint, flash, request, url_for
+import functools
+
+from flask import Blueprint, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -12,7 +15,7 @@ from crm.accounts.models import Team, User
 from crm.clock import utcnow
 from crm.extensions import db
 from crm.htmx import is_fragment_request, redirect_after_post, render_page
-from crm.navigation import safe_next_url
+from crm.navigation import safe_next_url, url_maker
 from crm.params import int_arg
 from crm.pipeline import board as board_module
 from crm.pipeline.contact import latest_follow_ups
@@ -53,7 +56,7 @@ CARD_WORDS = {"move": _l("Move"), "move_to": _l("Move to"),
               "amount": _l("Amount (¥), needed to win"),
               "reason": _l("Reason, needed when lost"), "no_amount": _l("No amount yet"),
               "never": _l("Never contacted"),
-              "today": _l("Contacted today")}
+              "today": _l("Contacted today"), "cancel": _l("Cancel")}
 
 
 @bp.context_processor
@@ -63,7 +66,31 @@ def _labels():
             "zone": clock.user_zone(),
             "stage_names": {stage: str(label) for stage, label in STAGE_LABELS.items()},
             "grade_names": {grade: str(label) for grade, label in GRADE_LABELS.items()},
-            "card_words": {key: str(word) for key, word in CARD_WORDS.items()}}
+            "card_words": {key: str(word) for key, word in CARD_WORDS.items()},
+            **_card_helpers()}
+
+
+def _card_helpers() -> dict:
+    """What every card of a board computes, made once per page: links filled in from one
+    routing, and phrases and dates formatted once per distinct value (a board of 175 cards
+    has a few dozen distinct day counts and dates)."""
+    @functools.cache
+    def days_ago(days: int) -> str:
+        return ngettext("Contacted %(num)d day ago", "Contacted %(num)d days ago", days)
+
+    @functools.cache
+    def days_overdue(days: int) -> str:
+        return ngettext("%(num)d day overdue", "%(num)d days overdue", days)
+
+    @functools.cache
+    def next_on(day) -> str:
+        return _("Next: %(date)s", date=current_app.jinja_env.filters["date"](day, "short"))
+
+    return {"deal_url": url_maker("pipeline.show", "deal_id"),
+            "move_url": url_maker("pipeline.move", "deal_id"),
+            "customer_url": url_maker("customers.show", "customer_id"),
+            "review_url": url_maker("pipeline.review", "deal_id"),
+            "days_ago": days_ago, "days_overdue": days_overdue, "next_on": next_on}
 
 
 # Deals on a customer ---------------------------------------------------------------------
@@ -176,7 +203,11 @@ def move(deal_id: int):
 @bp.post("/deals/<int:deal_id>/review")
 def review(deal_id: int):
     deal = access.deal_or_404(current_user, deal_id, to_review=True)
-    form = ReviewForm()
+    # The sheet sends every row's note in one shared form, each named for its deal.
+    formdata = request.form.copy()
+    if f"note-{deal.id}" in formdata:
+        formdata["note"] = formdata[f"note-{deal.id}"]
+    form = ReviewForm(formdata=formdata)
     back = safe_next_url(form.back.data, url_for("pipeline.sheet", rep=deal.owner_id))
     back = f"{back}#deal-{deal.id}"
 
@@ -222,6 +253,9 @@ def index():
 
 # The review sheet ------------------------------------------------------------------------
 
+# Deals per page of the sheet: a rep with hundreds of open deals is walked fifty at a time.
+SHEET_PAGE = 50
+
 def _number(name: str) -> int | None:
     return int_arg(request.args, name)
 
@@ -252,7 +286,11 @@ def _sheet_rep() -> User:
 def sheet():
     rep = _sheet_rep()
     today_start = clock.local_midnight()
-    rows = sheet_rows(rep.id, today_start=today_start)
+    every_row = sheet_rows(rep.id, today_start=today_start)
+    # Pages of SHEET_PAGE deals in the sheet's order (A first): the summary counts them all.
+    pages = max(1, -(-len(every_row) // SHEET_PAGE))
+    page = min(_number("page") or 1, pages)
+    rows = every_row[(page - 1) * SHEET_PAGE:page * SHEET_PAGE]
     may_review = access.may_review_deals(current_user, rep)
     walk = reps_alongside(rep) if access.looks_across_people(current_user) else []
     place = next((i for i, r in enumerate(walk) if r.id == rep.id), None)
@@ -260,7 +298,8 @@ def sheet():
     next_rep = walk[place + 1] if place is not None and place + 1 < len(walk) else None
     pickable = _visible_people()
     return render_page("pipeline/sheet.html", rep=rep, rows=rows, may_review=may_review,
-                       summary=summarise(rows, today=today_start.date(),
+                       page=page, pages=pages, first=(page - 1) * SHEET_PAGE + 1,
+                       summary=summarise(every_row, today=today_start.date(),
                                          today_start=today_start),
                        reviewed_since=reviewed_since, today_start=today_start,
                        activity=since_yesterday(rep),

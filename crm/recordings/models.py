@@ -65,6 +65,16 @@ class Recording(db.Model):
     def is_ready(self) -> bool:
         return self.status == RecordingStatus.READY
 
+    @property
+    def waveform_path(self) -> str:
+        """The waveform's bars as one SVG path (one element, not a <rect> per slice): bar i
+        spans x i to i + 0.7, centred on the middle line, at least 2 high."""
+        bars = []
+        for x, peak in enumerate(self.peaks or ()):
+            height = max(int(peak), 2)
+            bars.append(f"M{x} {(100 - height) / 2:g}h.7v{height}h-.7z")
+        return "".join(bars)
+
 
 def recordings_as_shown():
     """Loader option for follow-up lists: their recordings and who confirmed consent, in one

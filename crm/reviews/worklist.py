@@ -19,10 +19,17 @@ QUEUE_KINDS = (FollowUpKind.VISIT, FollowUpKind.CALL)
 
 def _unreviewed(manager: User):
     """Ready recordings of the people the manager leads with no review yet."""
+    # Start from the team's follow-ups (an index on author) and probe their recordings,
+    # not from every recording of the company. "Not reviewed" is NOT EXISTS: an outer join
+    # filtered on NULL misleads PostgreSQL's estimate. SQLite takes that road when the team
+    # is named as an IN on the recording's follow-up; PostgreSQL plans the join better.
+    reviewed = select(Review.id).where(Review.recording_id == Recording.id).exists()
+    people = access.reviewed_people(manager)
+    theirs = (FollowUp.author_id.in_(people) if db.engine.dialect.name == "postgresql"
+              else Recording.follow_up_id.in_(
+                  select(FollowUp.id).where(FollowUp.author_id.in_(people))))
     return (select(Recording).join(FollowUp, Recording.follow_up_id == FollowUp.id)
-            .outerjoin(Review, Review.recording_id == Recording.id)
-            .where(Recording.status == RecordingStatus.READY, Review.id.is_(None),
-                   FollowUp.author_id.in_(access.reviewed_people(manager))))
+            .where(Recording.status == RecordingStatus.READY, ~reviewed, theirs))
 
 
 class Waiting(NamedTuple):

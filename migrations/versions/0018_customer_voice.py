@@ -2,14 +2,14 @@
 team, member days and care gestures; an index for key customers gone quiet
 
 Revision ID: 0018_customer_voice
-Revises: 0016_data_rights
+Revises: 0017_scale
 Create Date: 2026-12-02 11:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_customer_voice"
-down_revision = "0016_data_rights"
+down_revision = "0017_scale"
 branch_labels = None
 depends_on = None
 

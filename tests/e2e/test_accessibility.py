@@ -229,6 +229,10 @@ def test_key_pages_pass_axe_and_have_large_tap_targets(app, world, checker, lang
         check.findings.append(f"[{language}] log-a-visit: the focused next date is hidden "
                               f"(under the bottom navigation?) {_focus(page)}")
     check.visit("pipeline", "/pipeline")
+    page.locator(".board-column.is-current .move-link").first.click()
+    expect(page.locator("#move-dialog")).to_be_visible()
+    check.check("pipeline-move-dialog")  # the board's one Move dialog, open
+    page.keyboard.press("Escape")
     check.visit("more", "/more")
     check.visit("dashboard-rep", "/dashboard")
     check.visit("waiting-to-send", "/offline")
