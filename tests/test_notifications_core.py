@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from sqlalchemy import String, cast, func, literal, select
 
+from crm.accounts.models import User
 from crm.birthdays import falls_within, next_birthday
 from crm.clock import utcnow
 from crm.extensions import db
@@ -12,7 +13,6 @@ from crm.followups.models import Revisit
 from crm.followups.revisits import plan_revisit
 from crm.notifications.inbox import notify, notify_from
 from crm.notifications.models import Notification, NotificationKind
-from crm.accounts.models import User
 
 
 def _count(model, **where):

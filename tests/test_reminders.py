@@ -229,6 +229,39 @@ def test_a_drought_once_per_episode(app, world):
         assert sweeps.a_drought(later) == 0
 
 
+def test_a_drought_counts_the_teams_calendar_days(app, world):
+    """The team's zone (Team.timezone) decides the days: a last A one minute before the
+    team's midnight is one day dry just after it, however far that is in hours."""
+    from crm.clock import team_zone
+    from crm.pipeline.models import DealEvent
+
+    with app.app_context():
+        for zone_name in ("Pacific/Kiritimati", "America/Los_Angeles"):
+            _clear()
+            team = db.session.get(Team, world.teams.sh1)
+            team.timezone, team.drought_days = zone_name, 1
+            local_now = utcnow().astimezone(team_zone(team))
+            midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+            last_a = (midnight - timedelta(minutes=1)).astimezone(UTC)
+            db.session.execute(update(Team).values(created_at=last_a))
+            db.session.execute(update(Deal).values(created_at=last_a))
+            db.session.execute(update(DealEvent).values(at=last_a))
+            db.session.flush()
+            sweeps.a_drought(sweeps.calendar())
+            alerted = {n.params["team_id"] for n in _notes("a_drought")}
+            assert world.teams.sh1 in alerted, zone_name
+            # The same last A counted in a zone where it is still that day: no drought yet.
+            _clear()
+            team.timezone = "Etc/GMT+12" if zone_name == "Pacific/Kiritimati" else "UTC"
+            db.session.flush()
+            if utcnow().astimezone(team_zone(team)).date() == \
+                    last_a.astimezone(team_zone(team)).date():
+                sweeps.a_drought(sweeps.calendar())
+                assert world.teams.sh1 not in {n.params["team_id"]
+                                               for n in _notes("a_drought")}
+        db.session.rollback()
+
+
 def test_tasks_escalate_to_whoever_assigned_them(app, world):
     with app.app_context():
         _clear()

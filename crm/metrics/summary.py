@@ -5,11 +5,10 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
-from crm.accounts.models import TEAM_DEFAULTS, Team, User
-from crm.clock import is_valid_timezone
+from crm.accounts.models import User
+from crm.clock import team_zone  # noqa: F401  (the one rule; pages import it from here)
 from crm.metrics.periods import Period
 from crm.metrics.registry import METRICS, Window, compute
 
@@ -22,17 +21,6 @@ ACTIVITY = ("follow_ups", "revisits_on_time", "new_deals", "grade_upgrades",
             "grade_downgrades", "lost_deals", "pool_returns", "reviews_done",
             "customers_created", "customers_claimed")
 DROUGHT_DAYS = 3  # this many days in a row without a new A deal is a drought
-
-
-def team_zone(team: Team | None, *, strict: bool = False) -> ZoneInfo:
-    """The zone a team's days are counted in; pages fall back to the default on a zone that
-    is not known, a report job (`strict`) fails and says so."""
-    name = team.timezone if team is not None else None
-    if not name or not is_valid_timezone(name):
-        if strict and team is not None and name:
-            raise ValueError(f"the team's time zone {name!r} is not a known zone")
-        name = current_app.config.get("DEFAULT_TIMEZONE") or TEAM_DEFAULTS.timezone
-    return ZoneInfo(name)
 
 
 def plain(value):
