@@ -12,9 +12,10 @@ from crm.clock import team_zone  # noqa: F401  (the one rule; pages import it fr
 from crm.metrics.periods import Period
 from crm.metrics.registry import METRICS, Window, compute
 
-TILES = ("new_customers", "visits", "calls", "new_a_deals", "won_deals", "won_amount")
+TILES = ("new_customers", "visits", "calls", "new_a_deals", "won_deals", "won_amount",
+         "satisfaction_score", "survey_response_rate")
 PER_PERSON = ("visits", "calls", "new_customers", "new_a_deals", "won_amount",
-              "reviews_received", "review_score")
+              "reviews_received", "review_score", "satisfaction_score", "survey_response_rate")
 TRENDS = ("visits", "new_a_deals")
 COVERAGE = ("recordings", "recordings_reviewed")
 ACTIVITY = ("follow_ups", "revisits_on_time", "new_deals", "grade_upgrades",
