@@ -163,7 +163,7 @@ register(Metric("review_score", _l("Average review score"), "score", _review_sco
 register(Metric("satisfaction_score", _l("Customer satisfaction (1–5)"), "score",
                 _satisfaction_score,
                 help=_l("Average answer to the satisfaction surveys sent in the period")))
-register(Metric("survey_response_rate", _l("Survey response rate (%)"), "score",
+register(Metric("survey_response_rate", _l("Survey response rate"), "percent",
                 _survey_response_rate,
                 help=_l("Share of the satisfaction surveys sent in the period that were "
                         "answered")))
