@@ -252,3 +252,15 @@ def test_satisfaction_from_the_surveys(app, dataset):
         assert Progress(goal, Decimal("3.5"), 0.1).pace == "behind"
         assert Progress(goal, Decimal("4.2"), 0.9).pace == "done"
         db.session.rollback()
+
+
+def test_the_dashboards_drought_is_the_teams_setting():
+    """The chart shades a drought after the team's own number of days, the one its managers
+    are alerted by (Team.drought_days), not a number of its own."""
+    from crm.metrics.summary import _mark_droughts
+
+    points = [{"value": v} for v in (1, 0, 1, 0, 0)]
+    _mark_droughts(points, 2)
+    assert [p["drought"] for p in points] == [False, False, False, True, True]
+    _mark_droughts(points, 1)
+    assert [p["drought"] for p in points] == [False, True, False, True, True]

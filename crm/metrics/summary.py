@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from crm.accounts.models import User
+from crm.accounts.models import TEAM_DEFAULTS, User
 from crm.clock import team_zone  # noqa: F401  (the one rule; pages import it from here)
 from crm.metrics.periods import Period
 from crm.metrics.registry import METRICS, Window, compute
@@ -21,7 +21,9 @@ COVERAGE = ("recordings", "recordings_reviewed")
 ACTIVITY = ("follow_ups", "revisits_on_time", "new_deals", "grade_upgrades",
             "grade_downgrades", "lost_deals", "pool_returns", "reviews_done",
             "customers_created", "customers_claimed")
-DROUGHT_DAYS = 3  # this many days in a row without a new A deal is a drought
+# This many days in a row without a new A deal is a drought: the team's own setting
+# (Team.drought_days, the one its managers are alerted by), the default without a team.
+DROUGHT_DAYS = TEAM_DEFAULTS.drought_days
 
 
 def plain(value):
@@ -33,7 +35,8 @@ def plain(value):
     return value
 
 
-def summarise(people: list[User], period: Period, zone: ZoneInfo, *, people_query=None) -> dict:
+def summarise(people: list[User], period: Period, zone: ZoneInfo, *, people_query=None,
+              drought_days: int | None = None) -> dict:
     """Everything the dashboard and a report show, in one metrics statement."""
     from crm.metrics.definitions import FUNNEL_STAGES
 
@@ -58,7 +61,8 @@ def summarise(people: list[User], period: Period, zone: ZoneInfo, *, people_quer
     for name in TRENDS:
         trends[name] = [{"day": day.isoformat(), "value": value}
                         for day, value in figures.daily(name)]
-    _mark_droughts(trends["new_a_deals"])
+    drought_days = drought_days or DROUGHT_DAYS
+    _mark_droughts(trends["new_a_deals"], drought_days)
 
     recordings = figures.total("recordings")
     reviewed = figures.total("recordings_reviewed")
@@ -75,19 +79,20 @@ def summarise(people: list[User], period: Period, zone: ZoneInfo, *, people_quer
         "trends": trends,
         "per_person": per_person,
         "per_person_metrics": list(PER_PERSON),
+        "drought_days": drought_days,
         "coverage": {"recordings": recordings, "reviewed": reviewed,
                      "share": round(reviewed / recordings, 3) if recordings else None},
     }
 
 
-def _mark_droughts(points: list[dict]) -> None:
+def _mark_droughts(points: list[dict], days: int = DROUGHT_DAYS) -> None:
     run: list[dict] = []
     for point in points + [{"value": 1}]:
         if not point["value"]:
             run.append(point)
             continue
         for dry in run:
-            dry["drought"] = len(run) >= DROUGHT_DAYS
+            dry["drought"] = len(run) >= days
         run = []
     for point in points:
         point.setdefault("drought", False)
