@@ -27,6 +27,23 @@ def common_timezones() -> tuple[str, ...]:
     return tuple(first + rest)
 
 
+def team_zone(team, *, strict: bool = False) -> ZoneInfo:
+    """The zone a team's days are counted in (Team.timezone, set in Admin → Teams): goals,
+    the dashboard, reports, customer's voice deadlines and surveys and team-wide alerts all
+    read it here. Pages fall back to the configured default on a zone that is not known; a
+    report job (`strict`) fails and says so."""
+    from flask import current_app
+
+    from crm.accounts.models import TEAM_DEFAULTS
+
+    name = team.timezone if team is not None else None
+    if not name or not is_valid_timezone(name):
+        if strict and team is not None and name:
+            raise ValueError(f"the team's time zone {name!r} is not a known zone")
+        name = current_app.config.get("DEFAULT_TIMEZONE") or TEAM_DEFAULTS.timezone
+    return ZoneInfo(name)
+
+
 def user_zone() -> ZoneInfo:
     """The time zone this request is shown in (the user's setting or the default), as
     Flask-Babel selected it; outside a request, the configured default."""

@@ -2,6 +2,12 @@
 (function () {
   "use strict";
 
+  // The side bar's entries scroll when they outgrow the screen: keep this page's in sight.
+  document.addEventListener("DOMContentLoaded", function () {
+    var here = document.querySelector(".sidenav-groups [aria-current=page]");
+    if (here && here.scrollIntoView) { here.scrollIntoView({block: "nearest"}); }
+  });
+
   // Buttons or forms with data-confirm ask before a destructive post.
   document.addEventListener("submit", function (event) {
     var source = event.submitter && event.submitter.dataset.confirm

@@ -146,7 +146,7 @@ VOICE_ROUTES: list[Route] = [
           url=lambda w: f"/voice-settings/{w.teams.sh1}"),
     Route("POST", "/voice-settings/<int:team_id>", only(("admin",), 303),
           url=lambda w: f"/voice-settings/{w.teams.sh1}",
-          data=lambda w: {"timezone": "Asia/Shanghai", "high_hours": "12",
+          data=lambda w: {"high_hours": "12",
                           "normal_hours": "48", "low_days": "5", "survey_scale": "nps",
                           "survey_days": "10", "low_score_stars": "2", "low_score_nps": "6",
                           "silent_days": "45"}),

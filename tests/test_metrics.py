@@ -206,3 +206,61 @@ def test_a_new_metric_is_one_registration(app, dataset):
         assert f.total("test_late_visits") == 2
     finally:
         METRICS.pop("test_late_visits")
+
+
+def test_satisfaction_from_the_surveys(app, dataset):
+    """Satisfaction is a metric like the others (goals and the dashboard read it), worked
+    out by hand and matching the satisfaction page's own figures."""
+    from datetime import timedelta
+
+    from crm.customers.models import Customer
+    from crm.goals.progress import Progress
+    from crm.voice.models import Survey, SurveyReason, SurveyScale
+    from crm.voice.surveys import satisfaction
+
+    with app.app_context():
+        customer = db.session.scalar(select(Customer.id).where(
+            Customer.owner_id == dataset.rep_a.id))
+        # (sent at, scale, score or None when unanswered); Shanghai's 10 Nov is
+        # 9 Nov 16:00Z to 10 Nov 16:00Z.
+        for n, (at, scale, score) in enumerate((
+                (utc(9, 16), SurveyScale.STARS, 5),       # 10 Nov 00:00 local
+                (utc(10, 2), SurveyScale.STARS, 2),
+                (utc(10, 3), SurveyScale.STARS, None),    # not answered
+                (utc(10, 4), SurveyScale.NPS, 9),         # answered, on the other scale
+                (utc(9, 15, 59), SurveyScale.STARS, 1),   # 9 Nov 23:59 local: outside
+                (utc(10, 16), SurveyScale.STARS, 1))):    # 11 Nov 00:00 local: outside
+            db.session.add(Survey(
+                customer_id=customer, rep_id=dataset.rep_a.id, team_id=dataset.east,
+                scale=scale, reason=list(SurveyReason)[0], nonce=f"metric-{n}",
+                created_at=at, expires_at=at + timedelta(days=14),
+                answered_at=at + timedelta(hours=1) if score is not None else None,
+                score=score))
+        db.session.flush()
+        ids = select(User.id).where(User.id.in_([dataset.rep_a.id, dataset.rep_b.id]))
+        f = compute(["satisfaction_score", "survey_response_rate"],
+                    Window(ids, Period.containing("day", DAY), SHANGHAI))
+        # Stars answered that day: 5 and 2 → 3.5; answered 3 of the 4 sent → 75 %.
+        assert f.person("satisfaction_score", dataset.rep_a.id) == 3.5
+        assert f.person("survey_response_rate", dataset.rep_a.id) == 75.0
+        assert f.total("satisfaction_score") == 3.5
+        assert f.person("satisfaction_score", dataset.rep_b.id) is None  # nothing sent
+        page = satisfaction(DAY, DAY, ids=[dataset.rep_a.id], zone=SHANGHAI)[dataset.rep_a.id]
+        assert (page.average(), page.response_rate) == (3.5, 0.75)
+        # A goal on it is a level to hold, not a total growing with the period.
+        goal = SimpleNamespace(metric="satisfaction_score", target=Decimal("4"))
+        assert Progress(goal, Decimal("3.5"), 0.1).pace == "behind"
+        assert Progress(goal, Decimal("4.2"), 0.9).pace == "done"
+        db.session.rollback()
+
+
+def test_the_dashboards_drought_is_the_teams_setting():
+    """The chart shades a drought after the team's own number of days, the one its managers
+    are alerted by (Team.drought_days), not a number of its own."""
+    from crm.metrics.summary import _mark_droughts
+
+    points = [{"value": v} for v in (1, 0, 1, 0, 0)]
+    _mark_droughts(points, 2)
+    assert [p["drought"] for p in points] == [False, False, False, True, True]
+    _mark_droughts(points, 1)
+    assert [p["drought"] for p in points] == [False, True, False, True, True]

@@ -229,6 +229,39 @@ def test_a_drought_once_per_episode(app, world):
         assert sweeps.a_drought(later) == 0
 
 
+def test_a_drought_counts_the_teams_calendar_days(app, world):
+    """The team's zone (Team.timezone) decides the days: a last A one minute before the
+    team's midnight is one day dry just after it, however far that is in hours."""
+    from crm.clock import team_zone
+    from crm.pipeline.models import DealEvent
+
+    with app.app_context():
+        for zone_name in ("Pacific/Kiritimati", "America/Los_Angeles"):
+            _clear()
+            team = db.session.get(Team, world.teams.sh1)
+            team.timezone, team.drought_days = zone_name, 1
+            local_now = utcnow().astimezone(team_zone(team))
+            midnight = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+            last_a = (midnight - timedelta(minutes=1)).astimezone(UTC)
+            db.session.execute(update(Team).values(created_at=last_a))
+            db.session.execute(update(Deal).values(created_at=last_a))
+            db.session.execute(update(DealEvent).values(at=last_a))
+            db.session.flush()
+            sweeps.a_drought(sweeps.calendar())
+            alerted = {n.params["team_id"] for n in _notes("a_drought")}
+            assert world.teams.sh1 in alerted, zone_name
+            # The same last A counted in a zone where it is still that day: no drought yet.
+            _clear()
+            team.timezone = "Etc/GMT+12" if zone_name == "Pacific/Kiritimati" else "UTC"
+            db.session.flush()
+            if utcnow().astimezone(team_zone(team)).date() == \
+                    last_a.astimezone(team_zone(team)).date():
+                sweeps.a_drought(sweeps.calendar())
+                assert world.teams.sh1 not in {n.params["team_id"]
+                                               for n in _notes("a_drought")}
+        db.session.rollback()
+
+
 def test_tasks_escalate_to_whoever_assigned_them(app, world):
     with app.app_context():
         _clear()
@@ -354,3 +387,50 @@ def test_a_contacts_lunar_birthday_is_kept_from_the_form(app, world, login_as):
     with app.app_context():
         contact = db.session.get(Contact, world.contact)
         assert contact.birthday == date(1990, 5, 20) and contact.birthday_lunar is True
+
+
+def test_every_kind_reads_in_the_centre_in_both_languages(app, world, login_as):
+    """One of each kind, from every area that notifies: the centre shows its label and a
+    sentence from its params (never the bare kind), in Chinese and English, and opening it
+    goes to its link; once read, the row is a plain link there."""
+    from crm.notifications.inbox import notify
+    from crm.notifications.models import NOTIFICATION_LABELS, NotificationKind
+
+    today = date.today().isoformat()
+    params = {"due": today, "person": "王五", "on": today, "until": today, "count": 2,
+              "oldest": today, "text": "开场白", "team": "上海一组", "days": 4, "title": "送样品",
+              "subject": 0, "kind": "complaint", "name": "钱八"}
+    links = {}
+    with app.app_context():
+        _clear()
+        for n, kind in enumerate(NotificationKind):
+            link = f"/customers/{world.customers.rep}?n={n}"
+            notify(world.manager.id, kind, dedupe_key=f"every:{kind.value}", link=link,
+                   customer_id=world.customers.rep, params=params)
+            links[kind] = link
+        db.session.commit()
+        ids = dict(db.session.execute(select(Notification.kind, Notification.id).where(
+            Notification.user_id == world.manager.id)).all())
+    assert set(NOTIFICATION_LABELS) == set(NotificationKind)
+    manager = login_as("manager")
+    for language in ("zh-CN", "en"):
+        page = manager.get("/notifications", headers={"Accept-Language": language})
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        for kind in NotificationKind:
+            assert f'/notifications/{ids[kind.value]}/open"' in html, kind
+            assert f">{kind.value}<" not in html and f"{kind.value} ·" not in html, kind
+    english = manager.get("/notifications?kind=report_ready",
+                          headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "A team report is ready" in english and "report is ready to read" in english
+    chinese = manager.get("/notifications?kind=lead_unrouted",
+                          headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "上海一组" in chinese and "new lead" not in chinese
+    for kind in NotificationKind:
+        opened = manager.post_form(f"/notifications/{ids[kind.value]}/open", {})
+        assert opened.status_code == 303 and opened.headers["Location"] == links[kind], kind
+    read = manager.get("/notifications", headers={"Accept-Language": "en"}).get_data(
+        as_text=True)
+    for kind in NotificationKind:
+        assert f'href="{links[kind]}"'.replace("&", "&amp;") in read or \
+            f'href="{links[kind]}"' in read, kind

@@ -4,13 +4,14 @@ satisfaction figures, care lists across a lunar birthday, and XLSX exports read 
 
 import io
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from itsdangerous import URLSafeSerializer
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from crm.accounts.models import User
+from crm.accounts.models import Team, User
 from crm.clock import utcnow
 from crm.customers.models import Contact, Customer, Tier
 from crm.errors import DomainError
@@ -152,19 +153,32 @@ def test_registering_from_the_card_and_bad_input(app, world, login_as):
 
 def test_deadlines_by_severity_count_in_the_teams_zone(app):
     with app.app_context():
-        assert due_at(SHANGHAI_2330, Severity.HIGH, VOICE_DEFAULTS) == \
+        shanghai, new_york = ZoneInfo("Asia/Shanghai"), ZoneInfo("America/New_York")
+        assert due_at(SHANGHAI_2330, Severity.HIGH, VOICE_DEFAULTS, shanghai) == \
             SHANGHAI_2330 + timedelta(hours=24)
-        assert due_at(SHANGHAI_2330, Severity.NORMAL, VOICE_DEFAULTS) == \
+        assert due_at(SHANGHAI_2330, Severity.NORMAL, VOICE_DEFAULTS, shanghai) == \
             SHANGHAI_2330 + timedelta(hours=72)
         # Monday 23:30 in Shanghai, 7 days: due when the next Monday ends there, which is
         # 16:00 UTC on that Monday.
-        assert due_at(SHANGHAI_2330, Severity.LOW, VOICE_DEFAULTS) == \
+        assert due_at(SHANGHAI_2330, Severity.LOW, VOICE_DEFAULTS, shanghai) == \
             datetime(2026, 3, 9, 16, 0, tzinfo=UTC)
         # The same moment is still Monday morning in New York: due when its next Monday ends.
-        class NewYork:
-            timezone, low_days = "America/New_York", 7
-        assert due_at(SHANGHAI_2330, Severity.LOW, NewYork) == \
+        assert due_at(SHANGHAI_2330, Severity.LOW, VOICE_DEFAULTS, new_york) == \
             datetime(2026, 3, 10, 4, 0, tzinfo=UTC)
+
+
+def test_voice_counts_days_in_the_teams_own_zone(app, world):
+    """One zone per team: the one set in Admin → Teams; feedback has no zone of its own."""
+    from crm.voice.models import VoiceSettings
+    from crm.voice.settings import zone_of_team
+
+    assert "timezone" not in VoiceSettings.__table__.columns
+    with app.app_context():
+        team = db.session.get(Team, world.teams.sh1)
+        team.timezone = "America/New_York"
+        db.session.flush()
+        assert zone_of_team(team.id) == ZoneInfo("America/New_York")
+        db.session.rollback()
 
 
 def test_a_breach_tells_the_assignees_manager_once(app, world):
@@ -650,7 +664,7 @@ def test_no_query_or_form_makes_a_500(app, world, login_as, client):
         assert office.post_form(url, data).status_code == 422, url
     admin = login_as("admin")
     assert admin.post_form(f"/voice-settings/{world.teams.sh1}", {
-        "timezone": "Mars/Base", "high_hours": "1", "normal_hours": "2", "low_days": "3",
+        "high_hours": "0", "normal_hours": "2", "low_days": "3",
         "survey_scale": "stars", "survey_days": "5", "low_score_stars": "2",
         "low_score_nps": "6", "silent_days": "30"}).status_code == 422
     for data in ({"score": "abc", "csrf_token": form_token}, {"csrf_token": form_token},

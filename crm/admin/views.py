@@ -34,8 +34,8 @@ from crm.forms import choices, optional_int
 from crm.htmx import redirect_after_post, render_page
 from crm.pagination import keyset_page
 from crm.pipeline.deals import set_grade_windows
-from crm.reports.reports import set_report_settings
 from crm.reminders.team_settings import REMINDER_FIELDS, set_reminder_settings
+from crm.reports.reports import set_report_settings
 from crm.saving import run_change, save_form, saved_and_go
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

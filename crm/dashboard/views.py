@@ -47,7 +47,9 @@ def index():
     period = parse_period(request.args, zone, default="month")
     people = list(db.session.scalars(people_query.order_by(User.name, User.id)))
     ids = select(User.id).where(User.id.in_(people_query.with_only_columns(User.id)))
-    data = summarise(people, period, zone, people_query=ids)
+    own = team or current_user.team
+    data = summarise(people, period, zone, people_query=ids,
+                     drought_days=own.drought_days if own is not None else None)
     from crm.goals.progress import targets_for
 
     targets = targets_for(current_user, team, period, zone)

@@ -13,7 +13,7 @@ from crm.errors import DomainError, StaleEdit
 from crm.extensions import db
 from crm.goals.models import Goal, GoalChange, GoalPeriod
 from crm.metrics.periods import Period, add_months
-from crm.metrics.registry import METRICS
+from crm.metrics.registry import LEVELS, METRICS
 
 MAX_TARGET = Decimal("999999999999")
 
@@ -115,7 +115,9 @@ def split_to_members(goal: Goal, members: list[User], weights: list | None,
             raise DomainError(_l("Weights are numbers of 0 or more."), field="weights")
         clean.append(value)
     whole = METRICS[goal.metric].unit == "count"
-    parts = _shares(goal.target, clean, whole)
+    # An average (a score, a rate) is not shared out: each member aims at the team's level.
+    parts = ([goal.target] * len(members) if METRICS[goal.metric].unit in LEVELS
+             else _shares(goal.target, clean, whole))
     return [set_goal(goal.team, member, goal.metric, goal.period, goal.period_start, part, by,
                      weight=weight if weights else None)
             for member, part, weight in zip(members, parts, clean, strict=True)]
@@ -126,7 +128,8 @@ def split_to_months(goal: Goal, by: User) -> list[Goal]:
     if goal.period != GoalPeriod.QUARTER:
         raise DomainError(_l("Only a quarter's goal is split into months."))
     whole = METRICS[goal.metric].unit == "count"
-    parts = _shares(goal.target, [Decimal(1)] * 3, whole)
+    parts = ([goal.target] * 3 if METRICS[goal.metric].unit in LEVELS
+             else _shares(goal.target, [Decimal(1)] * 3, whole))
     return [set_goal(goal.team, goal.user, goal.metric, GoalPeriod.MONTH,
                      add_months(goal.period_start, n), part, by)
             for n, part in enumerate(parts)]
@@ -181,6 +184,9 @@ def parts_checks(goals: list[Goal]) -> dict[int, PartsCheck]:
             months[(t, m, quarter)] = months.get((t, m, quarter), Decimal(0)) + Decimal(total)
     checks = {}
     for goal in team_goals:
+        if goal.metric in METRICS and METRICS[goal.metric].unit in LEVELS:
+            checks[goal.id] = PartsCheck(None, None, goal.target)  # a level: nothing adds up
+            continue
         member_sum = members.get((goal.team_id, goal.metric, goal.period, goal.period_start))
         month_sum = months.get((goal.team_id, goal.metric, goal.period_start)) \
             if goal.period == GoalPeriod.QUARTER else None

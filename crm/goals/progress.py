@@ -13,7 +13,7 @@ from crm.extensions import db
 from crm.goals.goals import period_of
 from crm.goals.models import Goal
 from crm.metrics.periods import Period, today_in
-from crm.metrics.registry import Window, compute_many
+from crm.metrics.registry import LEVELS, METRICS, Window, compute_many
 from crm.metrics.summary import team_zone
 
 # Pace: on track at or above the share of the period gone by, behind a little under it, at
@@ -41,7 +41,10 @@ class Progress:
     def pace(self) -> str:
         if self.actual >= self.goal.target:
             return "done"
-        expected = self.goal.target * Decimal(str(self.elapsed))
+        # An average (a score, a rate) is a level to hold, not a total that grows with time.
+        level = METRICS[self.goal.metric].unit in LEVELS if self.goal.metric in METRICS \
+            else False
+        expected = self.goal.target * (1 if level else Decimal(str(self.elapsed)))
         if self.actual >= expected:
             return "on_track"
         if self.actual >= expected * BEHIND_FROM:

@@ -2,7 +2,7 @@
 to (the follow-up's author, the deal's owner at the time of the event, the review's rep)."""
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import and_, case, func, literal_column, or_, select
 
 from crm.customers.models import OwnershipChange, OwnershipEvent
 from crm.followups.models import FollowUp, FollowUpKind, Revisit
@@ -10,6 +10,7 @@ from crm.metrics.registry import Metric, Window, grouped, register
 from crm.pipeline.models import STAGE_ORDER, Deal, DealChange, DealEvent, Grade, Stage
 from crm.recordings.models import Recording
 from crm.reviews.models import Review, ReviewScore, ReviewStatus
+from crm.voice.models import Survey, SurveyScale
 
 COUNT = func.count(literal_column("1"))
 
@@ -94,6 +95,23 @@ def _review_score(w: Window, by_day: bool):
                                                      ReviewScore.review_id == Review.id))
 
 
+# Customer satisfaction (crm.voice surveys), read as crm.voice.surveys.satisfaction reads it:
+# the surveys sent in the period, by the rep whose work they rate. The average is of 1–5
+# answers (a team on the 0–10 recommend scale reads its NPS on the satisfaction page).
+
+def _satisfaction_score(w: Window, by_day: bool):
+    stars = and_(Survey.answered_at.is_not(None), Survey.scale == SurveyScale.STARS)
+    return grouped(w, Survey.rep_id, Survey.created_at,
+                   func.sum(case((stars, Survey.score), else_=0)), by_day=by_day,
+                   weight=func.sum(case((stars, 1), else_=0)))
+
+
+def _survey_response_rate(w: Window, by_day: bool):
+    """Per cent answered: 100 per answer over the surveys sent (a weighted average)."""
+    return grouped(w, Survey.rep_id, Survey.created_at,
+                   100 * func.count(Survey.answered_at), by_day=by_day, weight=func.count())
+
+
 def _recordings(reviewed: bool):
     def query(w: Window, by_day: bool):
         where = []
@@ -142,6 +160,13 @@ register(Metric("reviews_received", _l("Reviews received"), "count", _reviews_re
 register(Metric("reviews_done", _l("Reviews done"), "count", _reviews_done))
 register(Metric("review_score", _l("Average review score"), "score", _review_score,
                 goal=False))
+register(Metric("satisfaction_score", _l("Customer satisfaction (1–5)"), "score",
+                _satisfaction_score,
+                help=_l("Average answer to the satisfaction surveys sent in the period")))
+register(Metric("survey_response_rate", _l("Survey response rate"), "percent",
+                _survey_response_rate,
+                help=_l("Share of the satisfaction surveys sent in the period that were "
+                        "answered")))
 register(Metric("recordings", _l("Recordings"), "count", _recordings(False), goal=False))
 register(Metric("recordings_reviewed", _l("Recordings reviewed"), "count", _recordings(True),
                 goal=False))

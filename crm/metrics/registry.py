@@ -12,7 +12,8 @@ from sqlalchemy import Date, Select, case, cast, func, literal, literal_column, 
 from crm.extensions import db
 from crm.metrics.periods import Period, local_midnight
 
-UNITS = ("count", "amount", "score")
+UNITS = ("count", "amount", "score", "percent")
+LEVELS = ("score", "percent")  # averages (a weighted mean), not totals
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ class Figures:
         for value, count in pairs:
             total += Decimal(value or 0)
             weight += int(count or 0)
-        if metric.unit == "score":
+        if metric.unit in LEVELS:
             return round(float(total) / weight, 2) if weight else None
         if metric.unit == "count":
             return int(total)

@@ -5,34 +5,25 @@ from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
-from crm.accounts.models import TEAM_DEFAULTS, Team, User
-from crm.clock import is_valid_timezone
+from crm.accounts.models import TEAM_DEFAULTS, User
+from crm.clock import team_zone  # noqa: F401  (the one rule; pages import it from here)
 from crm.metrics.periods import Period
 from crm.metrics.registry import METRICS, Window, compute
 
-TILES = ("new_customers", "visits", "calls", "new_a_deals", "won_deals", "won_amount")
+TILES = ("new_customers", "visits", "calls", "new_a_deals", "won_deals", "won_amount",
+         "satisfaction_score", "survey_response_rate")
 PER_PERSON = ("visits", "calls", "new_customers", "new_a_deals", "won_amount",
-              "reviews_received", "review_score")
+              "reviews_received", "review_score", "satisfaction_score", "survey_response_rate")
 TRENDS = ("visits", "new_a_deals")
 COVERAGE = ("recordings", "recordings_reviewed")
 ACTIVITY = ("follow_ups", "revisits_on_time", "new_deals", "grade_upgrades",
             "grade_downgrades", "lost_deals", "pool_returns", "reviews_done",
             "customers_created", "customers_claimed")
-DROUGHT_DAYS = 3  # this many days in a row without a new A deal is a drought
-
-
-def team_zone(team: Team | None, *, strict: bool = False) -> ZoneInfo:
-    """The zone a team's days are counted in; pages fall back to the default on a zone that
-    is not known, a report job (`strict`) fails and says so."""
-    name = team.timezone if team is not None else None
-    if not name or not is_valid_timezone(name):
-        if strict and team is not None and name:
-            raise ValueError(f"the team's time zone {name!r} is not a known zone")
-        name = current_app.config.get("DEFAULT_TIMEZONE") or TEAM_DEFAULTS.timezone
-    return ZoneInfo(name)
+# This many days in a row without a new A deal is a drought: the team's own setting
+# (Team.drought_days, the one its managers are alerted by), the default without a team.
+DROUGHT_DAYS = TEAM_DEFAULTS.drought_days
 
 
 def plain(value):
@@ -44,7 +35,8 @@ def plain(value):
     return value
 
 
-def summarise(people: list[User], period: Period, zone: ZoneInfo, *, people_query=None) -> dict:
+def summarise(people: list[User], period: Period, zone: ZoneInfo, *, people_query=None,
+              drought_days: int | None = None) -> dict:
     """Everything the dashboard and a report show, in one metrics statement."""
     from crm.metrics.definitions import FUNNEL_STAGES
 
@@ -69,7 +61,8 @@ def summarise(people: list[User], period: Period, zone: ZoneInfo, *, people_quer
     for name in TRENDS:
         trends[name] = [{"day": day.isoformat(), "value": value}
                         for day, value in figures.daily(name)]
-    _mark_droughts(trends["new_a_deals"])
+    drought_days = drought_days or DROUGHT_DAYS
+    _mark_droughts(trends["new_a_deals"], drought_days)
 
     recordings = figures.total("recordings")
     reviewed = figures.total("recordings_reviewed")
@@ -86,19 +79,20 @@ def summarise(people: list[User], period: Period, zone: ZoneInfo, *, people_quer
         "trends": trends,
         "per_person": per_person,
         "per_person_metrics": list(PER_PERSON),
+        "drought_days": drought_days,
         "coverage": {"recordings": recordings, "reviewed": reviewed,
                      "share": round(reviewed / recordings, 3) if recordings else None},
     }
 
 
-def _mark_droughts(points: list[dict]) -> None:
+def _mark_droughts(points: list[dict], days: int = DROUGHT_DAYS) -> None:
     run: list[dict] = []
     for point in points + [{"value": 1}]:
         if not point["value"]:
             run.append(point)
             continue
         for dry in run:
-            dry["drought"] = len(run) >= DROUGHT_DAYS
+            dry["drought"] = len(run) >= days
         run = []
     for point in points:
         point.setdefault("drought", False)

@@ -7,7 +7,9 @@ sweep derives everything from the database, so a missed run is caught up by the 
 
 People get their reminders on their own calendar day: `Calendar` holds, for every time
 zone the users have, that zone's date and wall clock now, as a small VALUES table the
-statements join on the recipient's zone.
+statements join on the recipient's zone. Team-wide alerts (the A-grade drought) count days
+in the team's zone (Team.timezone, the one the dashboard and goals count in), so the table
+holds the teams' zones too.
 """
 
 from dataclasses import dataclass
@@ -93,10 +95,12 @@ def _zone(name: str | None, default: str) -> ZoneInfo:
 
 
 def calendar(now: datetime | None = None) -> Calendar:
-    """Each zone the users have, with its date and wall clock at `now` (two queries)."""
+    """Each zone the users and teams have, with its date and wall clock at `now` (three
+    queries)."""
     now = now or utcnow()
     default = current_app.config.get("DEFAULT_TIMEZONE") or "Asia/Shanghai"
-    names = set(db.session.scalars(select(User.timezone).distinct())) | {default}
+    names = (set(db.session.scalars(select(User.timezone).distinct()))
+             | set(db.session.scalars(select(Team.timezone).distinct())) | {default})
     rows = []
     for name in sorted(n for n in names if n):
         local = now.astimezone(_zone(name, default))
@@ -116,6 +120,11 @@ def calendar(now: datetime | None = None) -> Calendar:
 
 def zone_of(cal: Calendar, user):
     return func.coalesce(user.timezone, cal.default_zone)
+
+
+def team_zone_of(cal: Calendar, team):
+    """A team's zone, as crm.clock.team_zone reads it (the default when it has none)."""
+    return func.coalesce(team.timezone, cal.default_zone)
 
 
 def setting(team, name: str):
@@ -507,7 +516,9 @@ def rechecks_due(cal: Calendar) -> int:
 
 def a_drought(cal: Calendar) -> int:
     """A team without a new A deal (created as A, or upgraded to A) for its N days → its
-    managers and the managers of the team above; once per drought and again every N days."""
+    managers and the managers of the team above; once per drought and again every N days.
+    Days are the team's calendar days (its zone): the last A on Monday evening is three days
+    dry on Thursday, as the dashboard's trend shows it."""
     owner = aliased(User)
     created_a = (select(owner.team_id.label("team_id"), Deal.created_at.label("at"))
                  .join(owner, owner.id == Deal.owner_id)
@@ -525,7 +536,10 @@ def a_drought(cal: Calendar) -> int:
     has_sellers = select(member.id).where(member.team_id == Team.id, member.active.is_(True),
                                           member.role.in_((Role.REP, Role.MANAGER))).exists()
     since = func.coalesce(last_a.c.at, Team.created_at)
-    days = whole_days_between(since, literal(cal.now, UTCDateTime))
+    z = cal.zones
+    # Calendar days from the last A's local date to the team's today: -floor((since -
+    # local midnight) / 1 day).
+    days = literal(0, Integer) - whole_days_between(z.c.midnight, since)
     episode = days / Team.drought_days
     manager = aliased(User)
     rows = (select(manager.id, literal("a_drought"),
@@ -536,6 +550,7 @@ def a_drought(cal: Calendar) -> int:
                                literal("team_id"), Team.id),
                    literal(None, Integer))
             .select_from(Team).outerjoin(last_a, last_a.c.team_id == Team.id)
+            .join(z, z.c.zone == team_zone_of(cal, Team))
             .join(manager, and_(manager.role == Role.MANAGER, manager.active.is_(True),
                                 or_(manager.team_id == Team.id,
                                     manager.team_id == Team.parent_id)))

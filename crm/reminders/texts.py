@@ -13,6 +13,8 @@ from crm.customers.models import Contact, Customer
 from crm.extensions import db
 from crm.notifications.models import NOTIFICATION_LABELS, Notification, NotificationKind
 from crm.reminders.models import Task
+from crm.voice.models import KIND_LABELS as FEEDBACK_KIND_LABELS
+from crm.voice.models import FeedbackKind
 
 TASK_KINDS = ("task_due", "task_overdue", "task_escalated")
 
@@ -117,4 +119,31 @@ def describe(notification: Notification, names: dict, today: date) -> str:
         text = ngettext("Task %(num)d day overdue: %(title)s",
                         "Task %(num)d days overdue: %(title)s", late, title=title)
         return f"{person}: {text}" if kind == K.TASK_ESCALATED else text
+    # Reviews, reports, routing and customer's voice: every kind has its sentence.
+    if kind == K.REVIEW_FINISHED:
+        return _("Your recording has a new review: open it to read the scores and comments.")
+    if kind == K.REVIEW_REPLY:
+        return _("Someone replied to your comment on a review.")
+    if kind == K.REVIEW_ACKNOWLEDGED:
+        return _("The rep acknowledged your review.")
+    if kind == K.REPORT_READY:
+        return _("Your team's report is ready to read and download.")
+    if kind == K.LEAD_UNROUTED:
+        count = int(params.get("count") or 1) if str(params.get("count") or "1").isdecimal() \
+            else 1
+        if count > 1:
+            return ngettext("%(num)d new lead for %(team)s found no rep and waits in the pool.",
+                            "%(num)d new leads for %(team)s found no rep and wait in the pool.",
+                            count, team=params.get("team") or "")
+        return _("New lead %(customer)s for %(team)s found no rep and waits in the pool.",
+                 customer=customer, team=params.get("team") or "")
+    if kind == K.FEEDBACK_ASSIGNED:
+        try:
+            what = FEEDBACK_KIND_LABELS[FeedbackKind(params.get("kind"))]
+        except ValueError:
+            what = _("Feedback")
+        return _("%(kind)s from %(customer)s is yours to handle.", kind=what,
+                 customer=customer)
+    if kind == K.FEEDBACK_OVERDUE:
+        return _("Feedback from %(customer)s is past its deadline.", customer=customer)
     return str(NOTIFICATION_LABELS.get(kind, kind.value))

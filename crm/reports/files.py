@@ -16,7 +16,10 @@ COUNT_FORMAT = '0'
 SCORE_FORMAT = '0.0'
 SHARE_FORMAT = '0.0%'
 DATE_FORMAT = 'yyyy-mm-dd'
-FORMATS = {"amount": AMOUNT_FORMAT, "count": COUNT_FORMAT, "score": SCORE_FORMAT}
+# A rate is kept in per cent points (75.0), shown with its sign.
+PERCENT_FORMAT = '0.0"%"'
+FORMATS = {"amount": AMOUNT_FORMAT, "count": COUNT_FORMAT, "score": SCORE_FORMAT,
+           "percent": PERCENT_FORMAT}
 
 
 def _value(raw, unit: str):
@@ -24,7 +27,7 @@ def _value(raw, unit: str):
         return None
     if unit == "amount":
         return Decimal(str(raw))
-    if unit == "score":
+    if unit in ("score", "percent"):
         return float(raw)
     return int(raw)
 

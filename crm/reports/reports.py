@@ -81,7 +81,7 @@ def team_summary(team: Team, period: Period, zone: ZoneInfo | None = None) -> di
     ids = team_people(team)
     people = list(db.session.scalars(select(User).where(User.id.in_(ids))
                                      .order_by(User.name, User.id)))
-    return summarise(people, period, zone, people_query=ids)
+    return summarise(people, period, zone, people_query=ids, drought_days=team.drought_days)
 
 
 def notify_managers(run: ReportRun) -> int:

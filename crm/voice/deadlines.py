@@ -7,17 +7,17 @@ ends, at midnight in the team's zone).
 """
 
 from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from crm.voice.models import Severity
-from crm.voice.settings import zone_of
 
 
-def due_at(received_at: datetime, severity: Severity, settings) -> datetime:
+def due_at(received_at: datetime, severity: Severity, settings, zone: ZoneInfo) -> datetime:
+    """`zone` is the team's (crm.clock.team_zone)."""
     if severity == Severity.HIGH:
         return received_at + timedelta(hours=settings.high_hours)
     if severity == Severity.NORMAL:
         return received_at + timedelta(hours=settings.normal_hours)
-    zone = zone_of(settings)
     local_day = received_at.astimezone(zone).date()
     end = datetime.combine(local_day + timedelta(days=settings.low_days + 1), time(0),
                            tzinfo=zone)

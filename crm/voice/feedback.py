@@ -25,7 +25,7 @@ from crm.voice.models import (
     FeedbackStatus,
     Severity,
 )
-from crm.voice.settings import settings_of, zone_of
+from crm.voice.settings import settings_of, zone_of_team
 
 # A closed complaint is followed by a revisit this many days later.
 REVISIT_AFTER_DAYS = 3
@@ -46,7 +46,9 @@ def _check_version(feedback: Feedback, expected_version: int | None) -> None:
 
 
 def _deadline(feedback: Feedback, start: datetime) -> datetime:
-    return due_at(start, feedback.severity, settings_of(feedback.assignee))
+    assignee = feedback.assignee
+    return due_at(start, feedback.severity, settings_of(assignee),
+                  zone_of_team(assignee.team_id if assignee is not None else None))
 
 
 def _tell_assignee(feedback: Feedback, by_user) -> None:
@@ -116,7 +118,7 @@ def change_status(feedback: Feedback, by_user, to: FeedbackStatus, *,
     if to == FeedbackStatus.CLOSED:
         feedback.closed_at = now
         if feedback.kind == FeedbackKind.COMPLAINT:
-            zone = zone_of(settings_of(feedback.assignee))
+            zone = zone_of_team(feedback.assignee.team_id if feedback.assignee else None)
             plan_revisit(feedback.customer_id,
                          now.astimezone(zone).date() + timedelta(days=REVISIT_AFTER_DAYS),
                          reason="complaint",

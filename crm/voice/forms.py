@@ -105,7 +105,6 @@ class MemberDayForm(FlaskForm):
 
 
 class VoiceSettingsForm(FlaskForm):
-    timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
     high_hours = IntegerField(_l("High severity: hours to answer"),
                               validators=[DataRequired(), NumberRange(min=1, max=720)])
     normal_hours = IntegerField(_l("Normal severity: hours to answer"),

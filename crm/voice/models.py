@@ -190,7 +190,6 @@ class Survey(db.Model):
 class VoiceDefaults:
     """What a team without its own voice settings uses (and a new team starts with)."""
 
-    timezone: str = "Asia/Shanghai"
     high_hours: int = 24
     normal_hours: int = 72
     low_days: int = 7
@@ -218,7 +217,6 @@ class VoiceSettings(db.Model):
 
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"),
                                          primary_key=True)
-    timezone: Mapped[str] = mapped_column(String(64), default=VOICE_DEFAULTS.timezone)
     high_hours: Mapped[int] = _setting(VOICE_DEFAULTS.high_hours)
     normal_hours: Mapped[int] = _setting(VOICE_DEFAULTS.normal_hours)
     low_days: Mapped[int] = _setting(VOICE_DEFAULTS.low_days)

@@ -1,11 +1,15 @@
-"""A team's voice settings (deadlines, survey scale, thresholds), or the defaults."""
+"""A team's voice settings (deadlines, survey scale, thresholds), or the defaults. The
+zone its days are counted in is the team's own (Team.timezone, crm.clock.team_zone), not a
+voice setting."""
 
 from zoneinfo import ZoneInfo
 
+from crm.accounts.models import Team
+from crm.clock import team_zone
 from crm.extensions import db
 from crm.voice.models import VOICE_DEFAULTS, VoiceDefaults, VoiceSettings
 
-SETTING_NAMES = ("timezone", "high_hours", "normal_hours", "low_days", "survey_scale",
+SETTING_NAMES = ("high_hours", "normal_hours", "low_days", "survey_scale",
                  "survey_days", "low_score_stars", "low_score_nps", "silent_days")
 
 
@@ -20,8 +24,9 @@ def settings_of(user) -> VoiceSettings | VoiceDefaults:
     return settings_for(user.team_id if user is not None else None)
 
 
-def zone_of(settings) -> ZoneInfo:
-    return ZoneInfo(settings.timezone)
+def zone_of_team(team_id: int | None) -> ZoneInfo:
+    """The team's zone (the default zone for nobody's team)."""
+    return team_zone(db.session.get(Team, team_id) if team_id is not None else None)
 
 
 def save_settings(team_id: int, values: dict) -> VoiceSettings:

@@ -345,7 +345,8 @@ def show_survey(survey_id: int):
 @bp.get("/satisfaction")
 @access.requires(access.may_see_satisfaction)
 def satisfaction_view():
-    today = clock.local_today()
+    # Days are the viewer's team's days, as on the dashboard and in goals.
+    today = clock.utcnow().astimezone(clock.team_zone(current_user.team)).date()
 
     def day(name, default):
         try:
@@ -359,11 +360,11 @@ def satisfaction_view():
     people = db.session.scalars(access.satisfaction_people(current_user)
                                 .options(joinedload(User.team)).order_by(User.name)).all()
     by_rep = satisfaction(first, last, by="rep", ids=[p.id for p in people],
-                          zone=clock.user_zone())
+                          zone=clock.team_zone(current_user.team))
     teams = (db.session.scalars(access.teams_scope(current_user).order_by(Team.path)).all()
              if access.looks_across_people(current_user) else [])
     by_team = satisfaction(first, last, by="team", ids=[t.id for t in teams],
-                           zone=clock.user_zone()) if teams else {}
+                           zone=clock.team_zone(current_user.team)) if teams else {}
     return render_page("voice/satisfaction.html", first=first, last=last,
                        people=[p for p in people if p.id in by_rep], by_rep=by_rep,
                        teams=[t for t in teams if t.id in by_team], by_team=by_team)
@@ -552,8 +553,6 @@ def update_settings(team_id: int):
     form = VoiceSettingsForm()
 
     def change():
-        if not clock.is_valid_timezone(form.timezone.data):
-            raise DomainError(_("Enter a time zone such as Asia/Shanghai."), field="timezone")
         return save_settings(team.id, {name: getattr(form, name).data for name in SETTING_NAMES})
 
     return save_form(form, change,

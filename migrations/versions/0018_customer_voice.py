@@ -98,7 +98,6 @@ def upgrade():
         "voice_settings",
         sa.Column("team_id", sa.Integer(), sa.ForeignKey("teams.id", ondelete="CASCADE"),
                   primary_key=True),
-        sa.Column("timezone", sa.String(64), nullable=False),
         *[sa.Column(name, sa.Integer(), nullable=False, server_default=str(default))
           for name, default in (("high_hours", 24), ("normal_hours", 72), ("low_days", 7))],
         sa.Column("survey_scale", sa.String(10), nullable=False),
