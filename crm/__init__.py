@@ -50,11 +50,24 @@ MODEL_MODULES = (
     "crm.system.models",
 )
 
+# Each area's part of a customer's export and erasure: importing one registers its section
+# in crm.privacy.export.SECTIONS and its eraser in crm.privacy.erasure.ERASERS.
+PRIVACY_MODULES = (
+    "crm.voice.privacy",
+    "crm.reminders.privacy",
+    "crm.checkins.privacy",
+    "crm.routing.privacy",
+    "crm.followups.privacy",
+    "crm.customers.privacy",
+)
+
 
 def _init_extensions(app: Flask) -> None:
     import importlib
 
     for module in MODEL_MODULES:
+        importlib.import_module(module)
+    for module in PRIVACY_MODULES:
         importlib.import_module(module)
 
     from crm import errors, security, static_files

@@ -181,7 +181,9 @@ def erase_customer(customer: Customer, by: User, reason: str) -> set[str]:
 
 def _erase_other_areas(customer_id: int) -> None:
     """Tables other areas add that carry a customer's words (check-ins, feedback, surveys…)
-    register a function here; each takes the customer id and clears what it holds."""
+    register a function here from their own `crm/<area>/privacy.py` (listed in
+    crm.PRIVACY_MODULES); each takes the customer id and clears what it holds. They run
+    before the customer's own columns are blanked, so they may still read the name."""
     for eraser in ERASERS:
         eraser(customer_id)
 
@@ -189,12 +191,20 @@ def _erase_other_areas(customer_id: int) -> None:
 ERASERS: list = []
 
 
-
 def compact_sqlite() -> None:
     """On SQLite, fold the write-ahead log into the database and empty it, so the erased
     values' old pages are not left in the -wal file (secure_delete zeroes them in the
-    database itself). PostgreSQL keeps dead rows until VACUUM, which autovacuum runs."""
+    database itself). The search index (FTS5) only marks an erased row's words as deleted:
+    merging its segments ('optimize') drops them. PostgreSQL keeps dead rows until VACUUM,
+    which autovacuum runs."""
     if db.engine.dialect.name != "sqlite":
         return
+    from crm.customers.search import FTS_TABLE
+
     with db.engine.connect() as connection:
+        if connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                      "AND name = ?", (FTS_TABLE,)).first():
+            connection.exec_driver_sql(
+                f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+            connection.commit()
         connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -4,7 +4,8 @@ recordings' audio as uploaded. Nothing of another customer goes in: every query 
 customer's id.
 
 Areas that add tables holding a customer's data (check-ins, feedback, surveys…) register a
-section in SECTIONS: a name and a function customer_id -> list of dicts.
+section in SECTIONS from their own `crm/<area>/privacy.py` (listed in crm.PRIVACY_MODULES):
+a name and a function customer_id -> list of dicts.
 """
 
 import csv
@@ -57,6 +58,11 @@ def _rows(query) -> list[dict]:
     return [_row(obj) for obj in db.session.scalars(query)]
 
 
+# For the areas' sections (crm/<area>/privacy.py): a row as exported, and a query's rows.
+row = _row
+rows = _rows
+
+
 def _profile(cid: int) -> list[dict]:
     customer = db.session.get(Customer, cid)
     profile = _row(customer)
@@ -93,7 +99,7 @@ SECTIONS: list = [
                                     .where(OwnershipEvent.customer_id == cid)
                                     .order_by(OwnershipEvent.id))),
     ("recordings", _recordings),
-    # Check-ins (签到) have no table in this version; that area adds its section here.
+    # Other areas append theirs from crm/<area>/privacy.py (listed in crm.PRIVACY_MODULES).
 ]
 
 
