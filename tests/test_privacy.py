@@ -91,9 +91,116 @@ def _export(app, client, request_id) -> str:
         return "/admin/data-exports/" + db.session.get(DataExport, export_id).token
 
 
+# What other areas keep of 张三 (world.customers.rep): every table that holds it.
+AREA_TEXTS = {
+    "feedback": "张三投诉送货慢", "resolution": "已向张三道歉并补发",
+    "valuable_note": "张三建议改包装", "event_note": "给张三回电 13800138000",
+    "survey_comment": "张三评价：服务一般", "gift": "张三生日茶叶",
+    "task_title": "给张三打电话", "task_note": "张三要报价", "deal_task": "跟进张三的合同",
+}
+LATITUDE, LONGITUDE = 31.2345678, 121.4567891
+
+
+def _area_data(app, world) -> dict:
+    """张三's data in voice, reminders, check-ins, routing, revisits and an import preview;
+    returns the ids the tests look at."""
+    import zlib
+
+    from crm.checkins.models import CheckIn, CustomerLocation
+    from crm.customers.models import ImportPreview, OwnershipChange, OwnershipEvent
+    from crm.followups.models import Revisit
+    from crm.notifications.models import Notification, NotificationKind
+    from crm.reminders.models import Channel as ChatChannel
+    from crm.reminders.models import Delivery, Task
+    from crm.routing.models import CustomerFit
+    from crm.voice.models import (
+        CareGesture,
+        Channel,
+        Feedback,
+        FeedbackEvent,
+        FeedbackKind,
+        GestureKind,
+        Occasion,
+        Survey,
+        SurveyReason,
+        SurveyScale,
+    )
+
+    t = AREA_TEXTS
+    with app.app_context():
+        cid, rep, manager = world.customers.rep, world.rep.id, world.manager.id
+        now, today = utcnow(), date.today()
+        feedback = Feedback(customer_id=cid, kind=FeedbackKind.COMPLAINT, channel=Channel.PHONE,
+                            summary=t["feedback"], resolution=t["resolution"], assignee_id=rep,
+                            due_at=now, valuable=True, valuable_note=t["valuable_note"],
+                            created_by_id=rep)
+        db.session.add(feedback)
+        db.session.flush()
+        task = Task(title=t["task_title"], note=t["task_note"], assignee_id=rep,
+                    created_by_id=manager, customer_id=cid, due_on=today)
+        deal_task = Task(title=t["deal_task"], assignee_id=rep, created_by_id=manager,
+                         deal_id=world.deal, due_on=today)
+        db.session.add_all([task, deal_task])
+        db.session.flush()
+        day = today.isoformat()
+        db.session.add_all([
+            FeedbackEvent(feedback_id=feedback.id, customer_id=cid, field="resolution",
+                          from_value=t["resolution"], note=t["event_note"], by_user_id=rep),
+            Survey(customer_id=cid, rep_id=rep, scale=SurveyScale.STARS,
+                   reason=SurveyReason.OTHER, nonce=f"test-{cid}", expires_at=now,
+                   answered_at=now, score=2, comment=t["survey_comment"]),
+            CareGesture(customer_id=cid, kind=GestureKind.GIFT, occasion=Occasion.BIRTHDAY,
+                        what=t["gift"], given_on=today, by_user_id=rep),
+            # A batch of unrouted leads names its first; a task's notification its title.
+            Notification(user_id=manager, kind=NotificationKind.LEAD_UNROUTED,
+                         dedupe_key=f"lead_unrouted:{cid}:{manager}:2",
+                         link="/customers?tab=pool",
+                         params={"name": "张三", "count": 2, "team": "Shanghai 1"}),
+            Notification(user_id=rep, kind=NotificationKind.TASK_ASSIGNED,
+                         dedupe_key=f"task_assigned:{deal_task.id}:{rep}:new",
+                         link=f"/tasks/{deal_task.id}",
+                         params={"person": "经理", "title": t["deal_task"]}),
+            Delivery(channel=ChatChannel.WECOM, team_id=world.teams.sh1, kind="lead_unrouted",
+                     dedupe_key=f"chat:{world.teams.sh1}:lead_unrouted:/customers?tab=pool:{day}",
+                     params={"name": "张三", "count": 2, "team": "Shanghai 1"}),
+            Delivery(channel=ChatChannel.WECOM, team_id=world.teams.sh1, kind="task_escalated",
+                     dedupe_key=f"chat:{world.teams.sh1}:task_escalated:/tasks/{task.id}:{day}",
+                     params={"person": "小王", "due": day}),
+            CheckIn(customer_id=cid, user_id=rep, latitude=LATITUDE, longitude=LONGITUDE,
+                    accuracy_m=12.5, distance_m=30.0),
+            CustomerLocation(customer_id=cid, latitude=LATITUDE, longitude=LONGITUDE,
+                             set_by_id=rep),
+            OwnershipEvent(customer_id=cid, kind=OwnershipChange.ROUTE, to_user_id=rep,
+                           routing={"because": "fewest", "by": "customers", "rule_id": None,
+                                    "rule": "华东制造", "candidates": [
+                                        {"id": rep, "name": "rep", "load": 3,
+                                         "status": "chosen"}]}),
+            Revisit(customer_id=cid, reason="won_deal", due_on=today, plan_key=f"test:{cid}"),
+            CustomerFit(team_id=world.teams.hz, customer_id=cid, score=87),
+        ])
+        preview = {"token": "p" * 32, "user_id": manager, "owner_id": None,
+                   "filename": "leads.xlsx", "ignored_columns": [], "header": [], "totals": [],
+                   "rows": [
+                       {"values": {"name": "张三", "organisation": "华东机械",
+                                   "phone": "13800138000"},
+                        "phone_normalized": "+8613800138000", "tags": [], "errors": [],
+                        "duplicate": {"kind": "db", "name": "张三", "owner": "rep"},
+                        "status": "duplicate", "line": 2,
+                        "cells": ["张三", "华东机械", "13800138000"]},
+                       {"values": {"name": "周八", "phone": "13600136000"},
+                        "phone_normalized": "+8613600136000", "tags": [], "errors": [],
+                        "duplicate": None, "status": "ok", "line": 3}]}
+        db.session.add(ImportPreview(
+            token=preview["token"], user_id=manager, expires_at=now + timedelta(hours=1),
+            payload=zlib.compress(json.dumps(preview, ensure_ascii=False).encode())))
+        db.session.commit()
+        return {"task": task.id, "deal_task": deal_task.id, "preview": preview["token"]}
+
+
 @pytest.mark.recording
 def test_export_holds_every_piece_of_the_customer_and_nothing_of_another(app, world,
                                                                           login_as):
+    _area_data(app, world)
     office = login_as("office")
     request_id = _register(office, world.customers.rep)
     link = _export(app, office, request_id)
@@ -120,8 +227,35 @@ def test_export_holds_every_piece_of_the_customer_and_nothing_of_another(app, wo
     assert audio == [f"audio/recording-{world.recording}.wav"]
     assert archive.read(audio[0]) == original
     assert "陈经理" in archive.read("csv/contacts.csv").decode("utf-8-sig")
+    # What the other areas keep of them, each in its section and its CSV.
+    t = AREA_TEXTS
+    assert [(f["summary"], f["resolution"], f["valuable_note"]) for f in data["feedback"]] == [
+        (t["feedback"], t["resolution"], t["valuable_note"])]
+    assert [e["note"] for e in data["feedback_history"]] == [t["event_note"]]
+    assert [(s["score"], s["comment"]) for s in data["surveys"]] == [(2, t["survey_comment"])]
+    assert "nonce" not in data["surveys"][0]
+    assert [g["what"] for g in data["greetings_and_gifts"]] == [t["gift"]]
+    assert {(k["title"], k["note"]) for k in data["tasks"]} == {
+        (t["task_title"], t["task_note"]), (t["deal_task"], None)}
+    assert {n["kind"] for n in data["notifications"]} >= {"lead_unrouted", "task_assigned"}
+    assert {d["kind"] for d in data["chat_messages"]} == {"lead_unrouted", "task_escalated"}
+    assert [(c["latitude"], c["longitude"]) for c in data["check_ins"]] == [
+        (LATITUDE, LONGITUDE)]
+    assert [(c["latitude"], c["longitude"]) for c in data["saved_location"]] == [
+        (LATITUDE, LONGITUDE)]
+    assert [f["score"] for f in data["customer_fit"]] == [87]
+    assert any("华东制造" in e["explanation"] for e in data["routing_explanations"])
+    assert [r["reason"] for r in data["revisits"]] == ["won_deal"]
+    assert [(r["line"], r["name"], r["file"]) for r in data["import_previews"]] == [
+        (2, "张三", "leads.xlsx")]
+    for section in ("feedback", "feedback_history", "surveys", "greetings_and_gifts", "tasks",
+                    "notifications", "chat_messages", "check_ins", "saved_location",
+                    "customer_fit", "routing_explanations", "revisits", "import_previews"):
+        assert f"csv/{section}.csv" in names, section
+    assert t["survey_comment"] in archive.read("csv/surveys.csv").decode("utf-8-sig")
     everything = b"".join(archive.read(n) for n in names if not n.startswith("audio/"))
-    for other in ("李四", "王五", "赵六", "孙七", "13900139000", "13700137000", "门店收银系统"):
+    for other in ("李四", "王五", "赵六", "孙七", "13900139000", "13700137000", "门店收银系统",
+                  "周八", "13600136000"):
         assert other.encode() not in everything
     # Audited: asked for and downloaded, by whom, for which customer.
     steps = [(actor, customer, detail["step"])
@@ -198,6 +332,7 @@ def test_erasure_leaves_nothing_of_the_customer_but_keeps_a_shared_blob(app, wor
                                           .where(ReviewScore.review_id == review.id))
     assert scores_before > 0
 
+    ids = _area_data(app, world)
     admin = app.test_client()
     admin.login(world.admin.email)
     request_id = _register(admin, world.customers.rep, "deletion")
@@ -211,8 +346,9 @@ def test_erasure_leaves_nothing_of_the_customer_but_keeps_a_shared_blob(app, wor
     assert done.status_code == 303
 
     everything = _db_text(app)
-    for secret in SECRETS:
+    for secret in SECRETS + tuple(AREA_TEXTS.values()) + (str(LATITUDE), str(LONGITUDE)):
         assert secret not in everything, secret
+    _other_areas_erased(app, world, ids)
     with app.app_context():
         customer = db.session.get(Customer, world.customers.rep)
         assert customer.name == f"已删除客户 #{customer.id}" and customer.erased_at
@@ -246,6 +382,43 @@ def test_erasure_leaves_nothing_of_the_customer_but_keeps_a_shared_blob(app, wor
                 raw = path.read_bytes()
                 for secret in ("张三", "13800138000", "zhangsan_wx", "陈经理"):
                     assert secret.encode() not in raw, (path.name, secret)
+
+
+def _other_areas_erased(app, world, ids):
+    import zlib
+
+    from crm.checkins.models import CheckIn, CustomerLocation
+    from crm.customers.models import ImportPreview, OwnershipEvent
+    from crm.notifications.models import Notification, NotificationKind
+    from crm.reminders.models import Delivery, Task
+    from crm.voice.models import Feedback, Survey
+
+    with app.app_context():
+        cid = world.customers.rep
+        # Rows stay where counts and deadlines read them; their words and places go.
+        assert db.session.scalar(select(Survey.score).where(Survey.customer_id == cid)) == 2
+        assert db.session.scalar(select(db.func.count()).select_from(Feedback)
+                                 .where(Feedback.customer_id == cid)) == 1
+        assert db.session.execute(select(CheckIn.latitude, CheckIn.longitude).where(
+            CheckIn.customer_id == cid)).all() == [(0.0, 0.0)]
+        assert db.session.get(CustomerLocation, cid) is None
+        assert set(db.session.scalars(select(OwnershipEvent.routing).where(
+            OwnershipEvent.customer_id == cid))) == {None}
+        assert set(db.session.scalars(select(Task.title).where(
+            Task.id.in_([ids["task"], ids["deal_task"]])))) == {"—"}
+        # The batch's notification and chat message stay, without the name; what led to
+        # the customer's task went.
+        assert db.session.scalar(select(Notification.params).where(
+            Notification.kind == NotificationKind.LEAD_UNROUTED)) == {
+            "name": "—", "count": 2, "team": "Shanghai 1"}
+        assert db.session.scalar(select(Notification.id).where(
+            Notification.link == f"/tasks/{ids['deal_task']}")) is None
+        assert [d.kind for d in db.session.scalars(select(Delivery))] == ["lead_unrouted"]
+        # The import preview keeps the other lead, not theirs.
+        payload = db.session.scalar(select(ImportPreview.payload).where(
+            ImportPreview.token == ids["preview"]))
+        rows = json.loads(zlib.decompress(payload))["rows"]
+        assert [row["values"]["name"] for row in rows] == ["周八"]
 
 
 def test_a_legal_hold_blocks_erasure(app, world, login_as):

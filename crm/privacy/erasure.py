@@ -4,7 +4,8 @@ What goes: the name (replaced by "已删除客户 #id"), organisation, every con
 profile text, the contacts, tags, the free texts of follow-ups, deals and ownership events
 (who did what and when stays, so counts and the pipeline history keep their meaning), review
 comments on the customer's recordings (their texts quote the customer; the rep's scores,
-summary-less, stay), notifications about the customer, and exports of their data.
+summary-less, stay), notifications about the customer, and exports of their data. Each other
+area clears its own tables through the ERASERS it registers (crm/<area>/privacy.py).
 Audio: each recording's row stays (its review keeps its place) with its hashes blanked; a
 stored blob is deleted only when no other recording still refers to it (the store keeps one
 file per content, and the same bytes may belong to another follow-up).

@@ -15,7 +15,7 @@ import os
 import secrets
 import tempfile
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -40,7 +40,7 @@ SKIPPED = {"search_text", "search_contact", "version", "submission_key", "peaks"
 
 
 def _value(value):
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
