@@ -65,8 +65,8 @@ from tests.access_matrix_goals import GOAL_ROUTES  # noqa: E402
 from tests.access_matrix_office import OFFICE_ROUTES  # noqa: E402
 from tests.access_matrix_offline import OFFLINE_ROUTES  # noqa: E402
 from tests.access_matrix_pipeline import PIPELINE_ROUTES  # noqa: E402
-from tests.access_matrix_reminders import REMINDER_ROUTES  # noqa: E402
 from tests.access_matrix_privacy import PRIVACY_ROUTES  # noqa: E402
+from tests.access_matrix_reminders import REMINDER_ROUTES  # noqa: E402
 from tests.access_matrix_reviews import REVIEW_ROUTES  # noqa: E402
 from tests.access_matrix_routing import ROUTING_ROUTES  # noqa: E402
 from tests.access_matrix_voice import VOICE_ROUTES  # noqa: E402

@@ -103,3 +103,19 @@ def test_turning_it_off_needs_the_password(app, world, login_as):
                             {"password": PASSWORD}).status_code == 303
     with app.app_context():
         assert db.session.get(User, world.rep.id).totp_secret is None
+
+
+def test_a_remembered_sign_in_without_its_session_must_enrol_too(app, world, login_as):
+    """Dropping the session cookie and coming back on the remember cookie alone is no way
+    around the requirement."""
+    admin = login_as("admin")
+    assert admin.post_form("/admin/security", {"two_factor_for_leads": "y"}).status_code == 303
+    manager = app.test_client()
+    response = manager.login(world.manager.email, remember="y")
+    assert response.headers["Location"] == "/account/two-factor"
+    session_cookie = app.config["SESSION_COOKIE_NAME"]
+    assert manager.get_cookie(app.config["REMEMBER_COOKIE_NAME"]) is not None
+    manager.delete_cookie(session_cookie)
+    assert manager.get_cookie(session_cookie) is None
+    assert manager.get("/customers").headers["Location"] == "/account/two-factor"
+    assert manager.get("/customers").headers["Location"] == "/account/two-factor"

@@ -716,3 +716,23 @@ def test_a_survey_comment_becomes_feedback(app, world, login_as):
     with app.app_context():
         praise = db.session.scalar(select(Feedback).where(Feedback.kind == FeedbackKind.PRAISE))
         assert praise.survey_id is None
+
+
+def test_logging_a_revisit_offers_the_survey_for_it(app, world, login_as):
+    rep = login_as("rep")
+    saved = rep.post_form(f"/customers/{world.customers.rep}/follow-ups",
+                          {"kind": "revisit", "occurred_at": "2026-11-30T10:00",
+                           "summary": "售后回访，客户使用顺利"}, headers={"Accept-Language": "en"})
+    assert saved.status_code == 303
+    assert saved.headers["Location"].endswith(
+        f"/customers/{world.customers.rep}?survey=revisit#voice")
+    card = rep.get(saved.headers["Location"], headers={"Accept-Language": "en"})
+    html = card.get_data(as_text=True)
+    assert "Revisit saved. Ask the customer how satisfied they are" in html
+    assert "The revisit is saved: ask how satisfied the customer is." in html
+    assert '<option selected value="revisit">' in html or \
+        '<option value="revisit" selected>' in html
+    visit = rep.post_form(f"/customers/{world.customers.rep}/follow-ups",
+                          {"kind": "visit", "occurred_at": "2026-11-30T11:00",
+                           "summary": "普通拜访"})
+    assert "survey=revisit" not in visit.headers["Location"]

@@ -11,7 +11,7 @@ import time
 from flask import current_app, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, user_loaded_from_cookie
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -107,10 +107,13 @@ def check_second_factor():
 def _enrol_first():
     """Someone the setting covers, signed in without a second factor, enrols before
     anything else (the flag is set at sign-in, so ordinary pages cost no query)."""
+    cookies = request.cookies
     if (request.endpoint == "static"
-            or current_app.config["SESSION_COOKIE_NAME"] not in request.cookies):
+            or (current_app.config["SESSION_COOKIE_NAME"] not in cookies
+                and current_app.config["REMEMBER_COOKIE_NAME"] not in cookies)):
         return None  # static files stay cacheable (no Vary: Cookie from reading the session)
-    if not session.get("enrol_two_factor") or not current_user.is_authenticated:
+    # First the user: one restored from the remember cookie gets the flag then (below).
+    if not current_user.is_authenticated or not session.get("enrol_two_factor"):
         return None
     if current_user.totp_secret:
         session.pop("enrol_two_factor", None)
@@ -195,3 +198,13 @@ def update_security():
         done=lambda _r: saved_and_go(url_for("accounts.security"), _("Saved.")),
         page=lambda status, **_k: render_page("accounts/security.html", form=form,
                                               status=status))
+
+
+@user_loaded_from_cookie.connect
+def _enrol_after_remembered(_app, user=None, **_extra):
+    """A session restored from the remember cookie (its session cookie gone) must enrol
+    like a signed-in one: the flag is set here, where no password step set it."""
+    from crm.accounts.two_factor import required_for
+
+    if user is not None and not user.totp_secret and required_for(user):
+        session["enrol_two_factor"] = True

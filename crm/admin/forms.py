@@ -115,12 +115,14 @@ class TeamForm(FlaskForm):
     # Goals, dashboard and reports: the team's zone, its leaderboard, its report hours (each
     # optional: left empty, the team keeps what it has).
     timezone = SelectField(_l("Days, weeks and months are counted in"),
+                           default=TEAM_DEFAULTS.timezone,
                            validators=[Optional()], validate_choice=False)
     leaderboard_hides_amounts = BooleanField(_l("The leaderboard hides amounts"))
     report_daily_hour = IntegerField(_l("Daily report at (hour, 0–23)"),
                                      default=TEAM_DEFAULTS.report_daily_hour,
                                      validators=[Optional(), NumberRange(min=0, max=23)])
     report_weekly_day = SelectField(_l("Weekly report on"), coerce=optional_int,
+                                    default=TEAM_DEFAULTS.report_weekly_day,
                                     validators=[Optional()], validate_choice=False)
     report_weekly_hour = IntegerField(_l("Weekly report at (hour, 0–23)"),
                                       default=TEAM_DEFAULTS.report_weekly_hour,

@@ -96,7 +96,13 @@ def _logged(customer, follow_up: FollowUp, first_time: bool = True):
                                                    follow_up_id=follow_up.id),
                        uploads=url_for("uploads.create", follow_up_id=follow_up.id),
                        redirect=done_url), 201
-    if first_time:
+    if first_time and follow_up.kind == FollowUpKind.REVISIT:
+        # After-sales: the moment to ask how satisfied the customer is (the card's survey).
+        flash(_("Revisit saved. Ask the customer how satisfied they are: the survey is below."),
+              "success")
+        done_url = (url_for("customers.show", customer_id=customer.id, survey="revisit")
+                    + "#voice")
+    elif first_time:
         flash(_("Follow-up saved."), "success")
     if request.form.get("then") == "recording":
         return redirect_after_post(url_for("recordings.new", follow_up_id=follow_up.id))

@@ -3,6 +3,7 @@ their answers, greetings and gifts. A fixed number of queries, whatever the hist
 
 from datetime import timedelta
 
+from flask import request
 from sqlalchemy.orm import joinedload
 
 from crm import access
@@ -42,6 +43,9 @@ def card_voice(customer, user) -> dict:
         "may_register": access.may_register_feedback(user, customer),
         "may_send_survey": access.may_send_survey(user, customer),
         "may_record_care": access.may_record_care(user, customer),
-        "survey_form": SurveyForm(),
+        # Just after a revisit is logged (crm.followups) the survey is offered for it.
+        "offer_after_revisit": request.args.get("survey") == "revisit",
+        "survey_form": SurveyForm(
+            reason="revisit" if request.args.get("survey") == "revisit" else None),
         "labels": LABELS, "now": utcnow(),
     }}

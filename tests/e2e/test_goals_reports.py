@@ -45,9 +45,9 @@ def test_goal_dashboard_and_report_on_a_phone(app, page, live_server, world, sho
     page.goto(f"{live_server}/dashboard")
     expect(page.locator(".tile[data-metric=visits] .tile-value")).to_have_text("1")
     expect(page.locator(".tile[data-metric=visits] .tile-goal")).to_contain_text("目标 9")
-    page.locator("label.chip", has_text="本周").click()
-    page.click(".period-switch button[type=submit]")
+    page.locator(".period-links a", has_text="本周").click()  # one tap on a phone
     expect(page).to_have_url(re.compile(r"period=week"))
+    expect(page.locator(".period-links a[aria-current]")).to_have_text("本周")
     expect(page.locator("input[name=period][value=week]")).to_be_checked()
     expect(page.locator("svg.bar-chart")).to_have_count(2)
     shot("dashboard")
