@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import create_engine, select, text, update
 
 from crm.audit.models import AuditAction, AuditEvent
 from crm.clock import utcnow
@@ -604,11 +604,15 @@ def test_role_and_team_changes_are_audited(app, world, login_as):
     assert team[-1][2]["to"] == world.teams.hz
 
 
-def test_sqlite_zeroes_what_it_deletes(app):
-    with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("SQLite only")
-        assert db.session.execute(text("PRAGMA secure_delete")).scalar() == 1
+def test_sqlite_zeroes_what_it_deletes(tmp_path):
+    """Every SQLite connection the app opens zeroes deleted values (whatever this run's
+    database): the hook sits on all engines."""
+    import crm.extensions  # noqa: F401  (registers the connection hook)
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'any.sqlite3'}")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA secure_delete")).scalar() == 1
+    engine.dispose()
 
 
 def test_trail_and_register_pages_do_not_grow_with_their_rows(app, world, login_as):
