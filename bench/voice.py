@@ -10,19 +10,16 @@ Uses a throwaway SQLite database, or PostgreSQL when DATABASE_URL is set (use an
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-bench-"))
 
-from bench.pages import _bulk_customers, _time  # noqa: E402
+from bench.seeded import seeded_app, time_get  # noqa: E402  (sets CRM_INSTANCE_DIR first)
 
 PAGES = [("manager@demo.local", "/feedback"),
          ("manager@demo.local", "/feedback?overdue=1&kind=complaint"),
@@ -99,49 +96,37 @@ def main() -> None:
     args = parser.parse_args()
 
     from flask import Flask
-    from flask_migrate import upgrade
     from sqlalchemy import select
 
-    from crm import create_app
     from crm.accounts.models import User
     from crm.customers.models import Customer
-    from crm.demo import DEMO_PASSWORD, seed_demo
-    from crm.embedded import EmbeddedRedis
+    from crm.demo import DEMO_PASSWORD
     from crm.extensions import db
     from crm.voice.feedback import notify_overdue
 
-    instance = Path(os.environ["CRM_INSTANCE_DIR"])
-    redis = EmbeddedRedis(instance)
-    redis.start()
-    try:
-        app = create_app({"SECURE_COOKIES": False, "SESSION_COOKIE_SECURE": False,
-                          "WTF_CSRF_ENABLED": False})
-        with app.app_context():
-            upgrade()
-            seed_demo()
-            _bulk_customers(args.customers)
-            made = _bulk_voice(args.feedback)
-            print(f"{args.customers} customers, {made[0]} feedback, {made[1]} surveys")
-            # Team ids for the surveys: their rep's team, in one statement.
-            from sqlalchemy import update
+    with seeded_app(args.customers) as app:
+        made = _bulk_voice(args.feedback)
+        print(f"{args.customers} customers, {made[0]} feedback, {made[1]} surveys")
+        # Team ids for the surveys: their rep's team, in one statement.
+        from sqlalchemy import update
 
-            from crm.voice.models import Survey
+        from crm.voice.models import Survey
 
-            db.session.execute(update(Survey).values(team_id=select(User.team_id).where(
-                User.id == Survey.rep_id).scalar_subquery()))
-            db.session.commit()
-            started = time.perf_counter()
-            told = notify_overdue()
-            db.session.commit()
-            first = time.perf_counter() - started
-            started = time.perf_counter()
-            again = notify_overdue()
-            db.session.commit()
-            print(f"overdue sweep: {told} notified in {first * 1000:.0f} ms; run again: "
-                  f"{again} in {(time.perf_counter() - started) * 1000:.0f} ms")
-            rep = db.session.scalar(select(User.id).where(User.email == "rep@demo.local"))
-            card = db.session.scalar(select(Customer.id).where(Customer.owner_id == rep)
-                                     .order_by(Customer.id.desc()).limit(1))
+        db.session.execute(update(Survey).values(team_id=select(User.team_id).where(
+            User.id == Survey.rep_id).scalar_subquery()))
+        db.session.commit()
+        started = time.perf_counter()
+        told = notify_overdue()
+        db.session.commit()
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        again = notify_overdue()
+        db.session.commit()
+        print(f"overdue sweep: {told} notified in {first * 1000:.0f} ms; run again: "
+              f"{again} in {(time.perf_counter() - started) * 1000:.0f} ms")
+        rep = db.session.scalar(select(User.id).where(User.email == "rep@demo.local"))
+        card = db.session.scalar(select(Customer.id).where(Customer.owner_id == rep)
+                                 .order_by(Customer.id.desc()).limit(1))
         clients = {}
 
         def client_for(email):
@@ -152,20 +137,18 @@ def main() -> None:
 
         bare = Flask("bare")
         bare.add_url_rule("/", "index", lambda: "<!doctype html><p>hello</p>")
-        baseline = statistics.median(_time(bare.test_client(), "/", args.requests))
+        baseline = statistics.median(time_get(bare.test_client(), "/", args.requests))
         print(f"{'page':<44}{'median ms':>10}{'p95 ms':>10}{'× bare':>9}")
         print(f"{'bare Flask page':<44}{baseline:>10.2f}{'':>10}{1:>9.1f}")
         for email, url in PAGES:
             url = url.format(card=f"/customers/{card}")
             client = client_for(email)
             assert client.get(url).status_code == 200, url
-            samples = sorted(_time(client, url, args.requests))
+            samples = sorted(time_get(client, url, args.requests))
             median = statistics.median(samples)
             p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
             print(f"{email.split('@')[0] + ' ' + url:<44}{median:>10.2f}{p95:>10.2f}"
                   f"{median / baseline:>9.1f}")
-    finally:
-        redis.stop()
 
 
 if __name__ == "__main__":
