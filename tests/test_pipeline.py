@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from crm.accounts.models import User
 from crm.clock import utcnow
@@ -489,3 +489,27 @@ def test_a_manager_opening_the_sheet_starts_with_a_rep_of_their_team(app, world,
     assert "Review sheet: Rep<" in html
     assert "Review sheet: Manager" not in html
     assert "年度设备采购" in html  # the rep's open deal
+
+
+def test_a_card_shows_the_next_date_of_its_customers_latest_follow_up(app, world, login_as):
+    today = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    with app.app_context():  # after the world's own follow-ups on this customer
+        latest = db.session.scalar(select(func.max(FollowUp.occurred_at))
+                                   .where(FollowUp.customer_id == world.customers.rep))
+
+    def card_text() -> str:
+        board = login_as("rep").get("/pipeline", headers={"Accept-Language": "en"})
+        card = board.get_data(as_text=True).split(f'id="deal-card-{world.deal}"')[1]
+        return card.split("</article>")[0]
+
+    _add_follow_up(app, world.customers.rep, world.rep.id, latest + timedelta(seconds=1), "拜访",
+                   next_date=today - timedelta(days=3))
+    assert "3 days overdue" in card_text()
+    # A later follow-up is the plan now: its date shows, the earlier one's is gone.
+    _add_follow_up(app, world.customers.rep, world.rep.id, latest + timedelta(seconds=2), "电话",
+                   next_date=today + timedelta(days=5))
+    text = card_text()
+    assert "overdue" not in text and "Next:" in text
+    # The latest says nothing about next time: the card shows no plan.
+    _add_follow_up(app, world.customers.rep, world.rep.id, latest + timedelta(seconds=3), "短信")
+    assert "Next:" not in card_text()

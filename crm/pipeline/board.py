@@ -2,22 +2,23 @@
 Every number comes from a fixed set of queries whatever the number of deals."""
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from crm import access
 from crm.accounts.models import Team, User
+from crm.customers.models import Customer
 from crm.extensions import db
 from crm.followups.models import FollowUp
 from crm.params import int_arg
-from crm.pipeline.contact import latest_follow_ups
 from crm.pipeline.deals import GRADE_WEIGHTS
 from crm.pipeline.models import BOARD_STAGES, Deal, Grade, Stage
 
-# The most urgent cards of each column (A first); the totals count them all. Every card
-# carries its own Move form, so a column of hundreds would cost the page its speed.
+# The most urgent cards of each column (A first); the totals count them all. A column of
+# hundreds would cost the page its speed and the phone its scrolling.
 CARDS_PER_COLUMN = 25
 
 
@@ -82,7 +83,10 @@ def board_columns(user: User, filters: BoardFilters) -> list[Column]:
     cards = db.session.scalars(
         select(Deal).where(Deal.id.in_(select(ranked.c.id)
                                        .where(ranked.c.place <= CARDS_PER_COLUMN)))
-        .options(joinedload(Deal.customer), joinedload(Deal.owner))
+        # A card shows its customer's name and last contact and its owner's name: the
+        # rest of those rows (search text, addresses, settings) stays in the database.
+        .options(joinedload(Deal.customer).load_only(Customer.name, Customer.last_contact_at),
+                 joinedload(Deal.owner).load_only(User.name))
         .order_by(Deal.grade, Deal.expected_close.is_(None), Deal.expected_close,
                   Deal.id)).all()
     columns = {stage: Column(stage) for stage in BOARD_STAGES}
@@ -95,11 +99,15 @@ def board_columns(user: User, filters: BoardFilters) -> list[Column]:
     return list(columns.values())
 
 
-def plans_for(columns: list[Column]) -> dict[int, FollowUp]:
-    """The latest follow-up of each card's customer, for its next date."""
+def next_dates_for(columns: list[Column]) -> dict[int, date]:
+    """The next date each card's customer is planned for: its latest follow-up's, read from
+    the live plans alone (the `superseded` flag the database keeps, 0017_scale)."""
     ids = {deal.customer_id for column in columns for deal in column.deals}
     if not ids:
         return {}
-    from crm.customers.models import Customer
-
-    return latest_follow_ups(select(Customer.id).where(Customer.id.in_(ids)))
+    rows = db.session.execute(
+        select(FollowUp.customer_id, FollowUp.next_date)
+        .where(FollowUp.customer_id.in_(ids), FollowUp.superseded.is_(False))
+        .order_by(FollowUp.occurred_at, FollowUp.id))
+    # Ties on the latest moment are all live: the last id wins, as in latest_follow_ups.
+    return {customer_id: next_date for customer_id, next_date in rows}

@@ -181,13 +181,13 @@ def move(deal_id: int):
         # The card is shown as saved now, so the next try starts from it.
         form.version.data = deal.version
         return render_page("pipeline/move.html", "pipeline/_deal_card.html", deal=deal,
-                           plans={}, back=back, move_form=form, status=status)
+                           back=back, move_form=form, status=status)
 
     def moved(_result):
         if is_fragment_request():
             # The card leaves the column on screen: say where it went, with an undo.
             response = render_page("pipeline/move.html", "pipeline/_moved.html",
-                                   deal=deal, plans={}, back=back, moved_from=moved_from)
+                                   deal=deal, back=back, moved_from=moved_from)
             response.headers["HX-Trigger"] = "dealMoved"
             return response
         return saved_and_go(back, _("%(title)s moved to %(stage)s.", title=deal.title,
@@ -245,7 +245,7 @@ def index():
     filters = board_module.BoardFilters.from_args(request.args)
     columns = board_module.board_columns(current_user, filters)
     context = {"columns": columns, "filters": filters,
-               "plans": board_module.plans_for(columns), "back": request.full_path}
+               "next_dates": board_module.next_dates_for(columns), "back": request.full_path}
     if is_fragment_request():
         return render_page("pipeline/index.html", "pipeline/_board.html", **context)
     return render_page("pipeline/index.html", **_filter_choices(), **context)
