@@ -185,6 +185,35 @@ def test_birthdays_solar_and_lunar_within_the_window(app, world):
         assert sweeps.birthdays(sweeps.calendar()) == 0
 
 
+def test_today_lists_the_same_birthdays_as_the_sweep_in_the_order_they_fall(app, world,
+                                                                             make_customer):
+    from crm.reminders.agenda import birthdays_soon
+
+    with app.app_context():
+        today = _local_today()
+        tomorrow = today + timedelta(days=1)
+        db.session.execute(update(Customer).where(Customer.id == world.customers.rep)
+                           .values(birthday=(today + timedelta(days=2)).replace(year=1985)))
+        lunar_born = next(born for born, lunar, on in sweeps.birthday_candidates(tomorrow, 1)
+                          if lunar and born.year == 1990)
+        db.session.execute(update(Contact).where(Contact.id == world.contact)
+                           .values(birthday=lunar_born, birthday_lunar=True))
+        db.session.commit()
+    # The fourth day is outside the 3-day window; another rep's customer is not mine.
+    make_customer(world.rep, name="周八", birthday=(today + timedelta(days=3)).replace(year=1985))
+    with app.app_context():
+        db.session.execute(update(Customer).where(Customer.id == world.customers.rep2)
+                           .values(birthday=tomorrow.replace(year=1985)))
+        rep = db.session.get(User, world.rep.id)
+        with count_queries(app) as statements:
+            soon = birthdays_soon(rep, today, 3)
+        assert [(on, customer_id, lunar) for on, _name, customer_id, _c, lunar in soon] == [
+            (tomorrow, world.customers.rep, True),
+            (today + timedelta(days=2), world.customers.rep, False)]
+        assert statements.count == 1
+        assert birthdays_soon(rep, today, 3, limit=1) == soon[:1]
+
+
 def test_candidates_agree_with_the_birthday_rules():
     first = date(2027, 1, 25)
     rows = sweeps.birthday_candidates(first, 20, earliest_year=1950)

@@ -1,8 +1,9 @@
 """What Today lists for one person: revisits and tasks due, birthdays coming: a query each."""
 
+import functools
 from datetime import date
 
-from sqlalchemy import select, tuple_, union_all
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import joinedload
 
 from crm.accounts.teams import rules_for
@@ -29,26 +30,31 @@ def tasks_due(user, today: date, limit: int = 30) -> list[Task]:
         .order_by(Task.due_on, Task.due_time, Task.id).limit(limit)))
 
 
+@functools.lru_cache(maxsize=32)
+def _birthdays_falling(first: date, days: int) -> dict[tuple[date, bool], date]:
+    """{(date of birth, lunar): the day it falls on} for [first, first + days): the same
+    for everybody on a given day, and some nine hundred lunar conversions to build."""
+    return {(born, lunar): on for born, lunar, on in birthday_candidates(first, days)}
+
+
 def birthdays_soon(user, today: date, days: int | None = None, limit: int = 20) -> list[tuple]:
     """[(falls on, name, customer id, customer name, lunar)] of the user's customers and
-    their contacts whose birthday comes within the team's days: one query."""
+    their contacts whose birthday comes within the team's days: one query through the
+    owner's index (a book is bounded by the holding limit), matched against the calendar
+    here rather than sent as a list of every date of birth that qualifies."""
     days = rules_for(user).birthday_days if days is None else days
-    candidates = birthday_candidates(today, days)
-    if not candidates:
+    falls = _birthdays_falling(today, days)
+    if not falls:
         return []
-    falls = {(born, lunar): on for born, lunar, on in candidates}
-    pairs = list(falls)
-    own = (select(Customer.birthday.label("birthday"), Customer.birthday_lunar.label("lunar"),
-                  Customer.name.label("name"), Customer.id.label("customer_id"),
-                  Customer.name.label("customer_name"))
-           .where(Customer.owner_id == user.id, Customer.birthday.is_not(None),
-                  tuple_(Customer.birthday, Customer.birthday_lunar).in_(pairs)))
+    own = (select(Customer.birthday, Customer.birthday_lunar, Customer.name, Customer.id,
+                  Customer.name)
+           .where(Customer.owner_id == user.id, Customer.birthday.is_not(None)))
     contacts = (select(Contact.birthday, Contact.birthday_lunar, Contact.name, Customer.id,
                        Customer.name)
                 .join(Customer, Customer.id == Contact.customer_id)
-                .where(Customer.owner_id == user.id, Contact.birthday.is_not(None),
-                       tuple_(Contact.birthday, Contact.birthday_lunar).in_(pairs)))
-    rows = db.session.execute(union_all(own, contacts).limit(limit)).all()
+                .where(Customer.owner_id == user.id, Contact.birthday.is_not(None)))
     found = [(falls[(birthday, lunar)], name, customer_id, customer_name, lunar)
-             for birthday, lunar, name, customer_id, customer_name in rows]
-    return sorted(found, key=lambda row: (row[0], row[1]))
+             for birthday, lunar, name, customer_id, customer_name
+             in db.session.execute(union_all(own, contacts))
+             if (birthday, lunar) in falls]
+    return sorted(found, key=lambda row: (row[0], row[1]))[:limit]
