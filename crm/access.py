@@ -18,7 +18,7 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import Select, select, union
+from sqlalchemy import Select, select, true, union
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.accounts.models import Role, Team, User
@@ -159,19 +159,38 @@ def customers_scope(user: User) -> Select:
     their team tree and the pool (managers); everything (office, admin)."""
     from crm.customers.models import Customer
 
-    query = select(Customer)
+    return select(Customer).where(sees_customer(user))
+
+
+def sees_customer(user: User):
+    """customers_scope's rule as a condition on a customer row, for a statement that names
+    a few customers (or joins them): testing each row beats an IN over every visible id,
+    which SQLite builds in full."""
+    from crm.customers.models import Customer
+
     if sees_every_team(user):
-        return query
+        return true()
     if leads_teams(user) and user.team is not None:
-        return query.where(Customer.owner_id.is_(None)
-                           | Customer.owner_id.in_(_owners_led_by(user)))
-    return query.where(Customer.owner_id.is_(None) | (Customer.owner_id == user.id))
+        return Customer.owner_id.is_(None) | Customer.owner_id.in_(_owners_led_by(user))
+    return Customer.owner_id.is_(None) | (Customer.owner_id == user.id)
 
 
 def visible_customer_ids(user: User) -> Select:
     from crm.customers.models import Customer
 
     return customers_scope(user).with_only_columns(Customer.id)
+
+
+def sees_customer_of(user: User, customer_id, *, owned_only: bool = False):
+    """The customer a row names (`customer_id`, a column) is one the user may see: tested on
+    that customer by its primary key, so a card's few rows never wait for SQLite to list
+    every visible customer first (as an IN over visible_customer_ids would)."""
+    from crm.customers.models import Customer
+
+    query = select(Customer.id).where(Customer.id == customer_id, sees_customer(user))
+    if owned_only:
+        query = query.where(Customer.owner_id.is_not(None))
+    return query.exists()
 
 
 def customers_in_tab(user: User, tab: str) -> Select:
@@ -264,7 +283,7 @@ def follow_ups_scope(user: User) -> Select:
     query = select(FollowUp)
     if sees_every_team(user):
         return query
-    return query.where(FollowUp.customer_id.in_(visible_customer_ids(user)))
+    return query.where(sees_customer_of(user, FollowUp.customer_id))
 
 
 def follow_up_or_404(user: User, follow_up_id, *, to_edit: bool = False):
@@ -826,14 +845,6 @@ def may_manage_deliveries(user: User) -> bool:
 
 # --- customer's voice: feedback, surveys, care (issue 18) ---
 
-def _owned_visible_customer_ids(user: User) -> Select:
-    """Customers the user may open that someone owns: what customers said stays with those
-    who work them (a pool card shows everyone only what the pool shows)."""
-    from crm.customers.models import Customer
-
-    return visible_customer_ids(user).where(Customer.owner_id.is_not(None))
-
-
 def feedback_scope(user: User) -> Select:
     """Feedback on owned customers the user may open, and whatever is assigned to them;
     office and admin all."""
@@ -842,7 +853,9 @@ def feedback_scope(user: User) -> Select:
     query = select(Feedback)
     if sees_every_team(user):
         return query
-    return query.where(Feedback.customer_id.in_(_owned_visible_customer_ids(user))
+    # What customers said stays with those who work them: a pool card shows everyone only
+    # what the pool shows.
+    return query.where(sees_customer_of(user, Feedback.customer_id, owned_only=True)
                        | (Feedback.assignee_id == user.id))
 
 
@@ -894,7 +907,7 @@ def surveys_scope(user: User) -> Select:
     query = select(Survey)
     if sees_every_team(user):
         return query
-    return query.where(Survey.customer_id.in_(_owned_visible_customer_ids(user))
+    return query.where(sees_customer_of(user, Survey.customer_id, owned_only=True)
                        | (Survey.rep_id == user.id))
 
 

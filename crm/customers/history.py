@@ -46,16 +46,16 @@ def timeline(customer_id: int, viewer, limit: int = TIMELINE_LIMIT) -> list[Time
     from crm.pipeline.models import DealEvent
     from crm.recordings.models import recordings_as_shown
 
-    seen = access.visible_customer_ids(viewer)
     ownership = db.session.scalars(
         select(OwnershipEvent).where(OwnershipEvent.customer_id == customer_id,
-                                     OwnershipEvent.customer_id.in_(seen))
+                                     access.sees_customer_of(viewer,
+                                                             OwnershipEvent.customer_id))
         .options(joinedload(OwnershipEvent.from_user), joinedload(OwnershipEvent.to_user),
                  joinedload(OwnershipEvent.by_user))
         .order_by(OwnershipEvent.at.desc(), OwnershipEvent.id.desc()).limit(limit)).all()
     edits = db.session.scalars(
         select(AuditEvent).where(AuditEvent.customer_id == customer_id,
-                                 AuditEvent.customer_id.in_(seen),
+                                 access.sees_customer_of(viewer, AuditEvent.customer_id),
                                  AuditEvent.action == AuditAction.EDIT)
         .options(joinedload(AuditEvent.actor))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)).all()
@@ -96,8 +96,7 @@ def _voice_entries(customer_id: int, viewer, limit: int) -> list[TimelineEntry]:
         .order_by(Survey.answered_at.desc()).limit(limit)).all()
     gestures = db.session.scalars(
         select(CareGesture).where(CareGesture.customer_id == customer_id,
-                                  CareGesture.customer_id.in_(
-                                      access.visible_customer_ids(viewer)))
+                                  access.sees_customer_of(viewer, CareGesture.customer_id))
         .options(joinedload(CareGesture.by_user))
         .order_by(CareGesture.at.desc(), CareGesture.id.desc()).limit(limit)).all()
     return ([TimelineEntry(e.at, "feedback", e) for e in events]

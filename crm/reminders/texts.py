@@ -44,17 +44,15 @@ def names_for(user, notifications: list[Notification]) -> dict:
     if customer_ids:
         names["customers"] = dict(db.session.execute(
             select(Customer.id, Customer.name).where(
-                Customer.id.in_(customer_ids),
-                Customer.id.in_(access.visible_customer_ids(user)))).all())
+                Customer.id.in_(customer_ids), access.sees_customer(user))).all())
     if task_ids:
         names["tasks"] = dict(db.session.execute(
             access.tasks_scope(user).with_only_columns(Task.id, Task.title)
             .where(Task.id.in_(task_ids))).all())
     if contact_ids:
         names["contacts"] = dict(db.session.execute(
-            select(Contact.id, Contact.name).where(
-                Contact.id.in_(contact_ids),
-                Contact.customer_id.in_(access.visible_customer_ids(user)))).all())
+            select(Contact.id, Contact.name).join(Customer, Customer.id == Contact.customer_id)
+            .where(Contact.id.in_(contact_ids), access.sees_customer(user))).all())
     return names
 
 
