@@ -70,7 +70,10 @@ def _entered(w: Window, stages, amount: bool, by_day: bool):
     entering = or_(and_(DealEvent.kind == DealChange.STAGE, DealEvent.to_value.in_(values)),
                    and_(DealEvent.kind == DealChange.CREATE, DealEvent.to_value.in_(values)))
     firsts = (select(DealEvent.deal_id, DealEvent.owner_id, func.min(DealEvent.at).label("at"))
-              .where(entering, DealEvent.at >= w.start, DealEvent.at < w.end)
+              # The people here too, not only outside: the (owner, at) index then reads
+              # their events of the period rather than everyone's.
+              .where(entering, DealEvent.owner_id.in_(w.people), DealEvent.at >= w.start,
+                     DealEvent.at < w.end)
               .group_by(DealEvent.deal_id, DealEvent.owner_id).subquery())
     value = func.sum(func.coalesce(Deal.amount, 0)) if amount else COUNT
     return grouped(w, firsts.c.owner_id, firsts.c.at, value, by_day=by_day,
