@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from crm.accounts.models import Role, Team, User
 from crm.extensions import db, login_manager
+from crm.sql import among
 
 SEES_EVERY_TEAM = (Role.ADMIN, Role.OFFICE)
 HOLDS_CUSTOMERS = (Role.REP, Role.MANAGER)
@@ -368,7 +369,7 @@ def deals_scope(user: User) -> Select:
         # A transferred customer's deals stay visible to whoever owns the customer now.
         owned, on_customers = Deal.owner_id == user.id, Customer.owner_id == user.id
     # A union of two index lookups: an OR of the two would make PostgreSQL read every deal.
-    return query.where(Deal.id.in_(union(
+    return query.where(among(Deal.id, union(
         select(Deal.id).where(owned),
         select(Deal.id).where(Deal.customer_id.in_(select(Customer.id).where(on_customers))))))
 
