@@ -6,14 +6,14 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import joinedload
 
 from crm import access
 from crm.accounts.models import Team, User
 from crm.customers.models import Customer
 from crm.extensions import db
-from crm.followups.models import FollowUp
 from crm.params import int_arg
+from crm.pipeline.contact import next_dates
 from crm.pipeline.deals import GRADE_WEIGHTS
 from crm.pipeline.models import BOARD_STAGES, Deal, Grade, Stage
 
@@ -99,15 +99,7 @@ def board_columns(user: User, filters: BoardFilters) -> list[Column]:
     return list(columns.values())
 
 
-def next_dates_for(columns: list[Column]) -> dict[int, date]:
-    """The next date each card's customer is planned for: its latest follow-up's, read from
-    the live plans alone (the `superseded` flag the database keeps, 0017_scale)."""
+def next_dates_for(columns: list[Column]) -> dict[int, date | None]:
+    """The next date each card's customer is planned for."""
     ids = {deal.customer_id for column in columns for deal in column.deals}
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(FollowUp.customer_id, FollowUp.next_date)
-        .where(FollowUp.customer_id.in_(ids), FollowUp.superseded.is_(False))
-        .order_by(FollowUp.occurred_at, FollowUp.id))
-    # Ties on the latest moment are all live: the last id wins, as in latest_follow_ups.
-    return {customer_id: next_date for customer_id, next_date in rows}
+    return next_dates(ids) if ids else {}

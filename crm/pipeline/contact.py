@@ -1,29 +1,32 @@
 """What the follow-ups say about the customers behind a set of deals, in one query each."""
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Select, case, func, select
 
 from crm.extensions import db
+from crm.followups.logging import still_the_plan
 from crm.followups.models import FollowUp
 
 
-def ranked_follow_ups(customer_ids: Select):
-    """Follow-ups of these customers, newest of each customer ranked 1, as a subquery."""
-    return (select(FollowUp.id, FollowUp.customer_id, FollowUp.next_date,
-                   func.row_number().over(
-                       partition_by=FollowUp.customer_id,
-                       order_by=(FollowUp.occurred_at.desc(), FollowUp.id.desc()))
-                   .label("rank"))
-            .where(FollowUp.customer_id.in_(customer_ids)).subquery())
+def live_plans(customer_ids: Select) -> Select:
+    """Each customer's latest follow-up, from the `superseded` flag the database keeps
+    (0017_scale): no walk through a customer's history. Follow-ups tied on the latest
+    moment are all live; in (moment, id) order the last row of a customer is its latest."""
+    return (select(FollowUp)
+            .where(FollowUp.customer_id.in_(customer_ids), still_the_plan())
+            .order_by(FollowUp.occurred_at, FollowUp.id))
 
 
 def latest_follow_ups(customer_ids: Select) -> dict[int, FollowUp]:
     """Each customer's latest follow-up (its summary, next step and next date)."""
-    ranked = ranked_follow_ups(customer_ids)
-    rows = db.session.scalars(select(FollowUp).where(
-        FollowUp.id.in_(select(ranked.c.id).where(ranked.c.rank == 1))))
-    return {f.customer_id: f for f in rows}
+    return {f.customer_id: f for f in db.session.scalars(live_plans(customer_ids))}
+
+
+def next_dates(customer_ids) -> dict[int, date | None]:
+    """Each customer's next planned date, from its latest follow-up: two columns a row."""
+    return dict(db.session.execute(live_plans(customer_ids).with_only_columns(
+        FollowUp.customer_id, FollowUp.next_date)).all())
 
 
 def follow_up_counts(customer_ids: Select, *, recent_since: datetime,

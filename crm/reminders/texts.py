@@ -43,8 +43,8 @@ def names_for(user, notifications: list[Notification]) -> dict:
     names = {"customers": {}, "contacts": {}, "tasks": {}}
     if customer_ids:
         names["customers"] = dict(db.session.execute(
-            select(Customer.id, Customer.name).where(
-                Customer.id.in_(customer_ids), access.sees_customer(user))).all())
+            access.customers_scope(user).with_only_columns(Customer.id, Customer.name)
+            .where(Customer.id.in_(customer_ids))).all())
     if task_ids:
         names["tasks"] = dict(db.session.execute(
             access.tasks_scope(user).with_only_columns(Task.id, Task.title)

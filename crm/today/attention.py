@@ -12,7 +12,7 @@ from crm.accounts.models import User
 from crm.extensions import db
 from crm.followups.logging import still_the_plan
 from crm.followups.models import FollowUp
-from crm.pipeline.contact import ranked_follow_ups
+from crm.pipeline.contact import live_plans
 from crm.pipeline.models import OPEN_STAGES, Deal, Grade
 
 
@@ -43,9 +43,8 @@ def a_deals_without_next_step(manager: User, today: date, limit: int = 20) -> li
     today on (never followed up, no next date, or a next date that has passed)."""
     open_a = select(Deal).where(Deal.owner_id.in_(access.led_people(manager)),
                                 Deal.grade == Grade.A, Deal.stage.in_(OPEN_STAGES))
-    ranked = ranked_follow_ups(open_a.with_only_columns(Deal.customer_id))
-    planned = select(ranked.c.customer_id).where(ranked.c.rank == 1,
-                                                 ranked.c.next_date >= today)
+    planned = live_plans(open_a.with_only_columns(Deal.customer_id)).with_only_columns(
+        FollowUp.customer_id).where(FollowUp.next_date >= today).order_by(None)
     return list(db.session.scalars(
         open_a.where(Deal.customer_id.not_in(planned))
         .options(joinedload(Deal.customer), joinedload(Deal.owner))
