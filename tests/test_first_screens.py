@@ -2,12 +2,12 @@
 review sheet's head, a moved deal's undo, and words and dates people read without doubt."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from crm.accounts.models import User
-from crm.clock import utcnow
+from crm.clock import local_today, utcnow
 from crm.customers.models import Customer
 from crm.extensions import db
 from crm.followups.logging import log_follow_up
@@ -26,7 +26,8 @@ def _log(app, customer_id, author, *, days_ago=3, next_in_days=None, summary="�
             db.session.get(Customer, customer_id), db.session.get(User, author.id),
             kind=FollowUpKind.CALL, occurred_at=utcnow() - timedelta(days=days_ago),
             summary=summary, next_step="送样品",
-            next_date=(date.today() + timedelta(days=next_in_days)
+            # The team's calendar day, as the pages count "overdue": not the machine's.
+            next_date=(local_today() + timedelta(days=next_in_days)
                        if next_in_days is not None else None))
         db.session.commit()
         return follow_up.id
