@@ -221,6 +221,12 @@ def test_bench_seed_fills_an_empty_database_at_the_asked_scale(app):
         # What the app reads back is what it would have written itself.
         customer = db.session.scalars(select(Customer).order_by(Customer.id.desc())).first()
         assert customer.created_at.tzinfo is not None and customer.search_text
+        # Phone numbers as a real customer base has them: distinct, over many mobile blocks
+        # (one arithmetic run would put the same digits in every row of the search index).
+        phones = db.session.scalars(select(Customer.phone).order_by(Customer.id.desc())
+                                    .limit(300)).all()
+        assert len(phones) >= 300 and len(set(phones)) == len(phones)
+        assert len({p[:3] for p in phones}) >= 20 and len({p[3:7] for p in phones}) >= 200
     again = runner.invoke(args=["bench-seed", "--customers", "10", "--follow-ups", "10"])
     assert again.exit_code != 0 and "already" in again.output
 
