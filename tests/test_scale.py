@@ -281,3 +281,33 @@ def test_the_database_keeps_which_follow_up_is_still_the_plan(app, world, make_c
                            .values(occurred_at=now))
         assert superseded() == {"5": True, "9": False}
         db.session.rollback()
+
+
+@pytest.mark.recording
+def test_the_database_keeps_whose_recording_it_is(app, world, login_as):
+    """A recording belongs to its follow-up's author, whoever uploaded it (a manager on a
+    ride-along) and however it was written: the review queue and its count go by that."""
+    from crm.reviews.worklist import unreviewed, waiting
+    from tests.conftest import same_audio_again
+
+    with app.app_context():
+        source = db.session.get(Recording, world.recording)
+        rep_id = source.follow_up.author_id
+        by_manager = same_audio_again(source, source.follow_up,
+                                      db.session.get(User, world.manager.id))
+        db.session.execute(insert(Recording).values(
+            follow_up_id=source.follow_up_id, uploaded_by_id=world.manager.id,
+            created_at=utcnow(), original_sha256=source.original_sha256,
+            original_size=source.original_size, original_type=source.original_type,
+            status="ready", attempts=1))
+        authors = db.session.scalars(select(Recording.author_id).where(
+            Recording.follow_up_id == source.follow_up_id)).all()
+        assert len(authors) == 3 and set(authors) == {rep_id}
+        manager = db.session.get(User, world.manager.id)
+        queued = [r.id for r in unreviewed(manager, rep_id=rep_id, kind=None,
+                                           after=None).items]
+        assert by_manager.id in queued and world.recording in queued
+        assert waiting(manager).count == len(queued) == 3
+        db.session.rollback()
+    html = login_as("manager").get("/reviews").get_data(as_text=True)
+    assert f'action="/recordings/{world.recording}/review"' in html

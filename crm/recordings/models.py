@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, FetchedValue, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from crm.clock import utcnow
@@ -29,11 +29,16 @@ STATUS_LABELS = {RecordingStatus.PROCESSING: _l("Processing"),
 
 class Recording(db.Model):
     __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_author_status", "author_id", "status", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id", ondelete="CASCADE"),
                                               index=True)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Whose visit or call it is: the follow-up's author, set by the database on insert
+    # (0020_recording_author). The review queue reads a team's recordings through it.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"),
+                                                  server_default=FetchedValue())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The original, kept as it came (sniffed type, not the name's), under its content hash.
     original_sha256: Mapped[str] = mapped_column(String(64))

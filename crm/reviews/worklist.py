@@ -19,17 +19,13 @@ QUEUE_KINDS = (FollowUpKind.VISIT, FollowUpKind.CALL)
 
 def _unreviewed(manager: User):
     """Ready recordings of the people the manager leads with no review yet."""
-    # Start from the team's follow-ups (an index on author) and probe their recordings,
-    # not from every recording of the company. "Not reviewed" is NOT EXISTS: an outer join
-    # filtered on NULL misleads PostgreSQL's estimate. SQLite takes that road when the team
-    # is named as an IN on the recording's follow-up; PostgreSQL plans the join better.
+    # Through the recording's own author (the database keeps it) and the (author, status)
+    # index: the team's ready recordings, not every follow-up the team ever logged. "Not
+    # reviewed" is NOT EXISTS: an outer join filtered on NULL misleads PostgreSQL's estimate.
     reviewed = select(Review.id).where(Review.recording_id == Recording.id).exists()
-    people = access.reviewed_people(manager)
-    theirs = (FollowUp.author_id.in_(people) if db.engine.dialect.name == "postgresql"
-              else Recording.follow_up_id.in_(
-                  select(FollowUp.id).where(FollowUp.author_id.in_(people))))
     return (select(Recording).join(FollowUp, Recording.follow_up_id == FollowUp.id)
-            .where(Recording.status == RecordingStatus.READY, ~reviewed, theirs))
+            .where(Recording.author_id.in_(access.reviewed_people(manager)),
+                   Recording.status == RecordingStatus.READY, ~reviewed))
 
 
 class Waiting(NamedTuple):
@@ -51,7 +47,7 @@ def unreviewed(manager: User, *, rep_id: int | None, kind: str | None,
              .options(joinedload(Recording.follow_up).joinedload(FollowUp.customer),
                       joinedload(Recording.follow_up).joinedload(FollowUp.author)))
     if rep_id is not None:
-        query = query.where(FollowUp.author_id == rep_id)
+        query = query.where(Recording.author_id == rep_id)
     if kind in set(QUEUE_KINDS):
         query = query.where(FollowUp.kind == FollowUpKind(kind))
     return keyset_page(query, [Recording.created_at, Recording.id], after, limit=30)
