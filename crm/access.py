@@ -353,35 +353,61 @@ def recording_or_404(user: User, recording_id: int):
 
 # Deals ----------------------------------------------------------------------------------
 
-def deals_scope(user: User) -> Select:
-    """Deals the user may open: those they own or on customers they own (reps); the same
-    for anyone in their team tree (managers); every deal (office, admin)."""
+def _deal_rule(user: User):
+    """Who may open a deal, as two conditions: on the deal's owner and on its customer's
+    owner. Reps: their own, or on customers they own; managers: the same for anyone in
+    their team tree. None for office and admin, who see every deal."""
     from crm.customers.models import Customer
     from crm.pipeline.models import Deal
 
-    query = select(Deal)
     if sees_every_team(user):
-        return query
+        return None
     if leads_teams(user) and user.team is not None:
         owners = _owners_led_by(user)
-        owned, on_customers = Deal.owner_id.in_(owners), Customer.owner_id.in_(owners)
-    else:
-        # A transferred customer's deals stay visible to whoever owns the customer now.
-        owned, on_customers = Deal.owner_id == user.id, Customer.owner_id == user.id
+        return Deal.owner_id.in_(owners), Customer.owner_id.in_(owners)
+    # A transferred customer's deals stay visible to whoever owns the customer now.
+    return Deal.owner_id == user.id, Customer.owner_id == user.id
+
+
+def deals_scope(user: User) -> Select:
+    """Deals the user may open (`_deal_rule`), for lists over many customers."""
+    from crm.customers.models import Customer
+    from crm.pipeline.models import Deal
+
+    rule = _deal_rule(user)
+    if rule is None:
+        return select(Deal)
+    owned, on_customers = rule
     # A union of two index lookups: an OR of the two would make PostgreSQL read every deal.
-    return query.where(among(Deal.id, union(
+    return select(Deal).where(among(Deal.id, union(
         select(Deal.id).where(owned),
         select(Deal.id).where(Deal.customer_id.in_(select(Customer.id).where(on_customers))))))
 
 
+def sees_deal(user: User):
+    """`_deal_rule` as a condition on a deal row, for a statement that names one customer's
+    few deals: each is tested by its keys instead of listing every visible deal first."""
+    from crm.customers.models import Customer
+    from crm.pipeline.models import Deal
+
+    rule = _deal_rule(user)
+    if rule is None:
+        return true()
+    owned, on_customers = rule
+    return owned | select(Customer.id).where(Customer.id == Deal.customer_id,
+                                             on_customers).exists()
+
+
 def deal_events_scope(user: User) -> Select:
-    """Stage and grade changes of the deals the user may open."""
+    """Stage and grade changes of the deals the user may open (a card's timeline: each
+    event's deal is tested by its key)."""
     from crm.pipeline.models import Deal, DealEvent
 
     query = select(DealEvent)
     if sees_every_team(user):
         return query
-    return query.where(DealEvent.deal_id.in_(deals_scope(user).with_only_columns(Deal.id)))
+    return query.where(select(Deal.id).where(Deal.id == DealEvent.deal_id,
+                                             sees_deal(user)).exists())
 
 
 def may_edit_deal(user: User, deal) -> bool:

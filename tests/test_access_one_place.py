@@ -75,6 +75,36 @@ def test_deal_events_scope_follows_deals_scope(app, world, make_deal):
     assert _ids(app, world.region_manager, access.deal_events_scope, DealEvent) == rep_events
 
 
+def test_a_deal_row_is_judged_as_deals_scope_judges_it(app, world, make_deal, make_customer):
+    """sees_deal (a card's few deals, tested row by row) and deals_scope (lists) are one rule:
+    for every role they pick the same deals and the same events, including a deal whose
+    owner is not the customer's owner and a deal on a customer back in the pool."""
+    from crm.customers.models import Customer
+    from crm.pipeline.models import Deal
+
+    theirs = make_deal(world.customers.rep2, title="别人的客户上我的单")
+    pooled = make_customer(world.rep2, name="回公海客户")
+    on_pooled = make_deal(pooled, title="公海客户的单")
+    make_deal(world.customers.rep, title="自己的单")
+    with app.app_context():
+        db.session.get(Deal, theirs).owner_id = world.rep.id
+        db.session.get(Customer, pooled).owner_id = None
+        db.session.commit()
+        users = db.session.scalars(select(User)).all()
+        assert len(users) >= 6 and db.session.get(Deal, on_pooled).owner_id == world.rep2.id
+        for user in users:
+            by_scope = set(db.session.scalars(access.deals_scope(user)
+                                              .with_only_columns(Deal.id)))
+            by_row = set(db.session.scalars(select(Deal.id).where(access.sees_deal(user))))
+            assert by_row == by_scope, user.email
+            events = set(db.session.scalars(access.deal_events_scope(user)
+                                            .with_only_columns(DealEvent.id)))
+            assert events == set(db.session.scalars(select(DealEvent.id).where(
+                DealEvent.deal_id.in_(by_scope)))), user.email
+        rep = db.session.get(User, world.rep.id)
+        assert theirs in set(db.session.scalars(select(Deal.id).where(access.sees_deal(rep))))
+
+
 def test_follow_ups_scope_follows_customers_scope(app, world):
     visit = {world.ride_along}
     assert _ids(app, world.rep, access.follow_ups_scope, FollowUp) == visit

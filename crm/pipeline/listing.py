@@ -12,7 +12,7 @@ def customer_deals(user, customer_id: int) -> dict:
     """Template context for the card's Deals section: the deals the user may see (one
     query) and the labels the section and the timeline's deal entries need."""
     deals = db.session.scalars(
-        access.deals_scope(user).where(Deal.customer_id == customer_id)
+        select(Deal).where(Deal.customer_id == customer_id, access.sees_deal(user))
         .options(joinedload(Deal.owner))
         .order_by(Deal.closed_at.is_not(None), Deal.created_at.desc(), Deal.id.desc())
         .limit(50)).all()
